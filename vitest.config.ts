@@ -1,0 +1,14 @@
+import swc from 'unplugin-swc';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  plugins: [swc.vite({ module: { type: 'es6' } })],
+  test: {
+    include: ['test/**/*.spec.ts'],
+    // Integration suites share real brokers on fixed ports: one file at a time keeps them independent.
+    fileParallelism: false,
+    testTimeout: 30_000,
+    hookTimeout: 120_000,
+    setupFiles: ['test/setup.ts'],
+  },
+});
