@@ -1,0 +1,45 @@
+import type { DestinationMapper } from './patterns.js';
+
+/** Turns a payload into what the codec encodes, and back. Nest's serializer interfaces fit. */
+export interface PayloadSerializer {
+  serialize(value: any, options?: Record<string, any>): any;
+}
+export interface PayloadDeserializer {
+  deserialize(value: any, options?: Record<string, any>): any;
+}
+
+/** Options every client shares, whatever the broker. */
+export interface RpcClientOptions {
+  /** Milliseconds to wait for each reply message; `0` waits forever. Default `DEFAULT_TIMEOUT` (30 s). */
+  timeout?: number;
+  /** Maps object patterns to destinations; string patterns are destinations as they are. */
+  destination?: DestinationMapper;
+  /** Applied to each payload before encoding. Default: none. */
+  serializer?: PayloadSerializer;
+  /** Applied to each reply after decoding. Default: none. */
+  deserializer?: PayloadDeserializer;
+}
+
+/** Options every server shares, whatever the broker. */
+export interface RpcServerOptions {
+  /** Requests handled at once by this server; the rest wait. Default `DEFAULT_MAX_CONCURRENCY`. */
+  maxConcurrency?: number;
+  /** Milliseconds `close()` waits for in-flight handlers before closing the connection. Default `DEFAULT_CLOSE_TIMEOUT`. */
+  closeTimeout?: number;
+  /** Maps object patterns to destinations; string patterns are destinations as they are. */
+  destination?: DestinationMapper;
+  /** Applied to each reply value before encoding. Default: none. */
+  serializer?: PayloadSerializer;
+  /** Applied to each request payload after decoding. Default: none. */
+  deserializer?: PayloadDeserializer;
+}
+
+export const DEFAULT_TIMEOUT = 30_000; // thirty seconds
+export const DEFAULT_MAX_CONCURRENCY = 100; // handlers at once per server
+export const DEFAULT_CLOSE_TIMEOUT = 10_000; // ten seconds
+
+export function checkTimeout(name: string, value: number | undefined): void {
+  if (value !== undefined && (!Number.isFinite(value) || value < 0)) {
+    throw new RangeError(`${name} must be a number of milliseconds >= 0, got ${value}`);
+  }
+}

@@ -1,0 +1,71 @@
+/** One request waiting for replies. */
+export interface PendingRequest {
+  readonly correlationId: string;
+  readonly pattern: string;
+  readonly startedAt: number;
+  /** Milliseconds to wait for each reply message; 0 waits forever. */
+  readonly timeoutMs: number;
+  /** Called once when the entry times out or is failed; the entry has been removed already. */
+  fail(error: Error): void;
+}
+
+/**
+ * The correlation table: pending requests by correlation id, each with its own timer.
+ * A reply for an id that is not here (unknown, late or duplicate) finds nothing and is dropped by the caller.
+ */
+export class PendingReplies<T extends PendingRequest = PendingRequest> {
+  private readonly entries = new Map<string, { entry: T; timer?: NodeJS.Timeout }>();
+
+  constructor(private readonly onTimeout: (entry: T) => Error) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  add(entry: T): void {
+    const slot: { entry: T; timer?: NodeJS.Timeout } = { entry };
+    if (entry.timeoutMs > 0) {
+      slot.timer = setTimeout(() => {
+        if (this.entries.get(entry.correlationId) !== slot) return;
+        this.entries.delete(entry.correlationId);
+        entry.fail(this.onTimeout(entry));
+      }, entry.timeoutMs);
+    }
+    this.entries.set(entry.correlationId, slot);
+  }
+
+  get(correlationId: string): T | undefined {
+    return this.entries.get(correlationId)?.entry;
+  }
+
+  /** Restarts the entry's timer: a stream waits `timeoutMs` for each next message. */
+  touch(correlationId: string): void {
+    this.entries.get(correlationId)?.timer?.refresh();
+  }
+
+  /** Removes the entry and stops its timer; returns it if it was pending. */
+  settle(correlationId: string): T | undefined {
+    const slot = this.entries.get(correlationId);
+    if (!slot) return undefined;
+    this.entries.delete(correlationId);
+    if (slot.timer) clearTimeout(slot.timer);
+    return slot.entry;
+  }
+
+  /** Fails one pending entry, if it is still pending. */
+  fail(correlationId: string, error: Error): boolean {
+    const entry = this.settle(correlationId);
+    entry?.fail(error);
+    return entry !== undefined;
+  }
+
+  /** Fails every pending entry (selected by `filter` when given). */
+  failAll(error: (entry: T) => Error, filter?: (entry: T) => boolean): number {
+    let count = 0;
+    for (const [id, { entry }] of [...this.entries]) {
+      if (filter && !filter(entry)) continue;
+      if (this.fail(id, error(entry))) count++;
+    }
+    return count;
+  }
+}

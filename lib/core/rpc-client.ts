@@ -1,0 +1,274 @@
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
+import { Observable, type Subscriber } from 'rxjs';
+import { decode, encode } from './codec.js';
+import { RpcConnectionError, RpcError, RpcRemoteError, type RpcRemoteErrorKind, RpcTimeoutError } from './errors.js';
+import { checkTimeout, DEFAULT_TIMEOUT, type RpcClientOptions } from './options.js';
+import { toDestination } from './patterns.js';
+import { PendingReplies, type PendingRequest } from './pending-replies.js';
+import { RpcRecord, type RpcRecordOptions } from './record-builder.js';
+import type { RpcEvents, RpcStatus } from './status.js';
+import { type HeaderMap, Headers, type InboundReply, type OutboundMessage } from './wire.js';
+
+/** A request or event ready for an adapter to publish. */
+export interface OutboundRequest extends OutboundMessage {
+  /** Per-call options from an `RpcRecord`. */
+  options: Readonly<RpcRecordOptions>;
+}
+
+/** A request waiting for its replies. */
+export interface ActiveRequest extends PendingRequest {
+  readonly subscriber: Subscriber<unknown>;
+  readonly withHeaders: boolean;
+}
+
+const NO_OPTIONS: Readonly<RpcRecordOptions> = Object.freeze({});
+
+/**
+ * The broker-agnostic client: correlation, timeouts, codec, streaming and errors.
+ * An adapter connects, publishes what it is given, and feeds replies to `handleReply`.
+ */
+export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOptions> extends ClientProxy<
+  RpcEvents,
+  RpcStatus
+> {
+  protected readonly logger = new Logger(this.constructor.name);
+  protected readonly pending = new PendingReplies<ActiveRequest>(
+    (e) => new RpcTimeoutError(e.pattern, e.correlationId, e.timeoutMs, Date.now() - e.startedAt),
+  );
+  protected readonly events = new EventEmitter();
+  protected readonly options: TOptions;
+  private connection?: Promise<void>;
+  private ready = false;
+  // Correlation ids: a random per-client prefix plus a counter; unique across clients, cheap to make.
+  private readonly idPrefix = randomBytes(8).toString('hex');
+  private sequence = 0;
+
+  constructor(options: TOptions) {
+    super();
+    checkTimeout('timeout', options?.timeout);
+    this.options = { ...options };
+  }
+
+  /** Connects once; concurrent and repeated calls share the same attempt. A failed attempt can be retried. */
+  connect(): Promise<any> {
+    if (!this.connection) {
+      const attempt = this.connectTransport().then(
+        () => {
+          if (this.connection !== attempt) return;
+          this.ready = true;
+          this._status$.next('connected');
+        },
+        (err: unknown) => {
+          if (this.connection === attempt) this.connection = undefined;
+          throw RpcError.is(err) ? err : new RpcConnectionError(`Could not connect: ${describe(err)}`, { cause: err });
+        },
+      );
+      this.connection = attempt;
+    }
+    return this.connection;
+  }
+
+  /** Fails every pending request with `RpcConnectionError`, then closes the connection. */
+  async close(): Promise<void> {
+    const connection = this.connection;
+    this.connection = undefined;
+    this.ready = false;
+    this.pending.failAll((e) => new RpcConnectionError(`Client closed while "${e.pattern}" was pending`));
+    if (connection) {
+      await connection.catch(() => undefined);
+      await this.closeTransport();
+    }
+    this._status$.next('disconnected');
+  }
+
+  override on<K extends keyof RpcEvents>(event: K, callback: RpcEvents[K]): void {
+    this.events.on(event, callback);
+  }
+
+  /** Number of requests waiting for a reply. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  override send<TResult = any, TInput = any>(pattern: any, data: TInput): Observable<TResult> {
+    return new Observable<TResult>((subscriber) => {
+      let request: OutboundRequest;
+      try {
+        request = this.buildRequest(pattern, data);
+      } catch (err) {
+        subscriber.error(err);
+        return;
+      }
+      const correlationId = `${this.idPrefix}${(this.sequence++).toString(36)}`;
+      const entry: ActiveRequest = {
+        correlationId,
+        pattern: request.destination,
+        startedAt: Date.now(),
+        timeoutMs: request.options.timeout ?? this.options.timeout ?? DEFAULT_TIMEOUT,
+        subscriber: subscriber as Subscriber<unknown>,
+        withHeaders: request.options.withReplyHeaders === true,
+        fail: (err) => subscriber.error(err),
+      };
+      request.correlationId = correlationId;
+      this.pending.add(entry);
+      if (this.ready) this.dispatchRequest(entry, request);
+      else
+        this.connect().then(
+          () => this.dispatchRequest(entry, request),
+          (err) => this.pending.fail(correlationId, err),
+        );
+      return () => {
+        this.pending.settle(correlationId);
+      };
+    });
+  }
+
+  /** Nest's callback-style entry point; `send` does not go through it, but Nest's API requires it. */
+  protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
+    const subscription = this.send(packet.pattern, packet.data).subscribe({
+      next: (response) => callback({ response }),
+      error: (err) => callback({ err }),
+      complete: () => callback({ isDisposed: true }),
+    });
+    return () => subscription.unsubscribe();
+  }
+
+  protected async dispatchEvent<T = any>(packet: ReadPacket): Promise<T> {
+    const event = this.buildRequest(packet.pattern, packet.data, (packet as { metadata?: unknown }).metadata);
+    if (event.options.replyTo !== undefined) {
+      event.replyTo = toDestination(event.options.replyTo, this.options.destination);
+      event.headers[Headers.replyMode] = 'event';
+    }
+    try {
+      await this.publishEvent(event);
+    } catch (err) {
+      throw this.toPublishError(err);
+    }
+    return undefined as T;
+  }
+
+  /**
+   * Adapters call this for every message on the reply channel. Unknown, late and duplicate
+   * replies find no pending entry and are dropped.
+   */
+  protected handleReply(correlationId: string, reply: InboundReply): void {
+    const entry = this.pending.get(correlationId);
+    if (!entry) {
+      this.logger.debug?.(`Dropped a reply for unknown correlation id ${correlationId}`);
+      return;
+    }
+    const errorKind = reply.headers[Headers.error];
+    if (errorKind !== undefined) {
+      this.pending.settle(correlationId);
+      entry.subscriber.error(
+        new RpcRemoteError(entry.pattern, errorKind as RpcRemoteErrorKind, safeDecode(reply), correlationId),
+      );
+      return;
+    }
+    const marker = reply.headers[Headers.stream];
+    if (marker === 'end') {
+      this.pending.settle(correlationId);
+      entry.subscriber.complete();
+      return;
+    }
+    let value: unknown;
+    try {
+      value = decode(reply.body, reply.contentType ?? reply.headers[Headers.contentType]);
+      if (this.options.deserializer) value = this.options.deserializer.deserialize(value, { headers: reply.headers });
+    } catch (err) {
+      this.pending.settle(correlationId);
+      entry.subscriber.error(
+        new RpcRemoteError(entry.pattern, 'bad-request', { message: `Could not decode the reply: ${describe(err)}` }, correlationId),
+      );
+      return;
+    }
+    const out = entry.withHeaders ? { data: value, headers: reply.headers } : value;
+    if (marker === 'next') {
+      this.pending.touch(correlationId);
+      entry.subscriber.next(out);
+    } else {
+      this.pending.settle(correlationId);
+      entry.subscriber.next(out);
+      entry.subscriber.complete();
+    }
+  }
+
+  /** Adapters call this when the broker says a request cannot be delivered or its reply channel died. */
+  protected failRequest(correlationId: string, error: (entry: ActiveRequest) => Error): void {
+    const entry = this.pending.settle(correlationId);
+    entry?.fail(error(entry));
+  }
+
+  protected emitStatus(status: RpcStatus, ...args: unknown[]): void {
+    this._status$.next(status);
+    this.events.emit(status, ...args);
+  }
+
+  /** Marks the client as needing `connect()` again, e.g. after the connection closed for good. */
+  protected resetConnection(): void {
+    this.connection = undefined;
+    this.ready = false;
+  }
+
+  private dispatchRequest(entry: ActiveRequest, request: OutboundRequest): void {
+    if (this.pending.get(entry.correlationId) !== entry) return; // unsubscribed while connecting
+    try {
+      const published = this.publishRequest(request, entry);
+      if (published) published.catch((err) => this.pending.fail(entry.correlationId, this.toPublishError(err)));
+    } catch (err) {
+      this.pending.fail(entry.correlationId, this.toPublishError(err));
+    }
+  }
+
+  private buildRequest(pattern: unknown, data: unknown, metadata?: unknown): OutboundRequest {
+    const record = RpcRecord.is(data) ? data : undefined;
+    const payload = record ? record.data : data;
+    const destination = toDestination(pattern, this.options.destination);
+    const { body, contentType } = encode(
+      this.options.serializer ? this.options.serializer.serialize(payload, { pattern: destination }) : payload,
+    );
+    const headers: HeaderMap = record?.options.headers ? { ...record.options.headers } : {};
+    if (metadata === undefined) metadata = this.dispatchMetadata(pattern, payload);
+    if (metadata && typeof metadata === 'object') {
+      for (const [name, value] of Object.entries(metadata)) if (typeof value === 'string') headers[name] = value;
+    }
+    return { destination, body, contentType, headers, options: record?.options ?? NO_OPTIONS };
+  }
+
+  /** Runs Nest's dispatch hook (Nest 12) so instrumentation can attach metadata; it travels as headers. */
+  private dispatchMetadata(pattern: unknown, data: unknown): unknown {
+    if (!this.onDispatchHook) return undefined;
+    const packet: ReadPacket & { metadata?: unknown } = { pattern, data };
+    this.onDispatchHook(packet);
+    return packet.metadata;
+  }
+
+  private toPublishError(err: unknown): Error {
+    return RpcError.is(err) ? err : new RpcConnectionError(`Could not publish: ${describe(err)}`, { cause: err });
+  }
+
+  /** Opens the connection and the reply channel. Resolves once replies can be received. */
+  protected abstract connectTransport(): Promise<void>;
+  /** Closes the connection. Pending requests have been failed already. */
+  protected abstract closeTransport(): Promise<void>;
+  /** Publishes a request whose replies must reach `handleReply(entry.correlationId, …)`. */
+  protected abstract publishRequest(request: OutboundRequest, entry: ActiveRequest): void | Promise<void>;
+  /** Publishes an event (no reply expected here; `replyTo` set for reply-elsewhere). */
+  protected abstract publishEvent(event: OutboundRequest): Promise<void>;
+}
+
+function safeDecode(reply: InboundReply): unknown {
+  try {
+    return decode(reply.body, reply.contentType ?? reply.headers[Headers.contentType]);
+  } catch {
+    return { message: Buffer.from(reply.body).toString('utf8') };
+  }
+}
+
+export function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+

@@ -1,0 +1,227 @@
+import { EventEmitter } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Logger } from '@nestjs/common';
+import { type MessageHandler, Server } from '@nestjs/microservices';
+import { lastValueFrom, type Observable } from 'rxjs';
+import { CONTENT_TYPE_JSON, decode, encode } from './codec.js';
+import { ConcurrencyLimit } from './concurrency-limit.js';
+import { RpcError, type RpcRemoteErrorKind } from './errors.js';
+import { DEFAULT_CLOSE_TIMEOUT, DEFAULT_MAX_CONCURRENCY, checkTimeout, type RpcServerOptions } from './options.js';
+import { parseHandlerKey, toDestination } from './patterns.js';
+import { RpcResponse } from './record-builder.js';
+import { type ReplyFrame, streamReplies } from './reply-stream.js';
+import type { RpcContext } from './rpc-context.js';
+import { describe } from './rpc-client.js';
+import type { RpcEvents, RpcStatus } from './status.js';
+import { type HeaderMap, Headers, type InboundMessage, type OutboundMessage } from './wire.js';
+
+/** A registered handler and the destination it listens on. */
+export interface Route {
+  /** Nest's key for the handler (the pattern, objects as JSON). */
+  pattern: string;
+  /** Where it listens: subject, topic, queue or routing key. */
+  destination: string;
+  isEvent: boolean;
+  /** The third argument of `@MessagePattern` / `@EventPattern`: per-handler transport options. */
+  extras: Record<string, any>;
+}
+
+const INTERNAL_ERROR = Object.freeze({ status: 'error', message: 'Internal server error' });
+const EMPTY = new Uint8Array(0);
+
+/**
+ * The broker-agnostic server: decoding, handler dispatch through Nest's pipeline, replies,
+ * streaming, errors, concurrency and graceful close. An adapter subscribes to the routes,
+ * calls `dispatch` for each message, and publishes what `publishReply` is given.
+ */
+export abstract class RpcServer<
+  TOptions extends RpcServerOptions = RpcServerOptions,
+  TContext extends RpcContext = RpcContext,
+> extends Server<RpcEvents, RpcStatus> {
+  protected override readonly logger = new Logger(this.constructor.name);
+  protected readonly events = new EventEmitter();
+  protected readonly options: TOptions;
+  protected readonly limit: ConcurrencyLimit;
+  private closing?: Promise<void>;
+
+  constructor(options: TOptions) {
+    super();
+    checkTimeout('closeTimeout', options?.closeTimeout);
+    this.options = { ...options };
+    this.limit = new ConcurrencyLimit(this.options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY);
+  }
+
+  async listen(callback: (err?: unknown, ...optionalParams: unknown[]) => void): Promise<void> {
+    try {
+      await this.startTransport(this.routes());
+      this._status$.next('connected');
+    } catch (err) {
+      return callback(err);
+    }
+    callback();
+  }
+
+  /** Stops taking requests, waits for in-flight handlers up to `closeTimeout`, then closes the connection. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  override on<K extends keyof RpcEvents>(event: K, callback: RpcEvents[K]): void {
+    this.events.on(event, callback);
+  }
+
+  /** The routes to listen on, one per handler. Throws for a pattern that maps to no destination. */
+  protected routes(): Route[] {
+    return [...this.messageHandlers].map(([pattern, handler]) => ({
+      pattern,
+      destination: toDestination(parseHandlerKey(pattern), this.options.destination),
+      isEvent: handler.isEventHandler === true,
+      extras: handler.extras ?? {},
+    }));
+  }
+
+  protected get isClosing(): boolean {
+    return this.closing !== undefined;
+  }
+
+  protected emitStatus(status: RpcStatus, ...args: unknown[]): void {
+    this._status$.next(status);
+    this.events.emit(status, ...args);
+  }
+
+  /**
+   * Handles one message: resolves once its handler settled and every reply was handed to
+   * `publishReply`, so adapters can ack or commit after it. Never rejects.
+   */
+  protected dispatch(message: InboundMessage, context: TContext): Promise<void> {
+    return this.limit.run(() => this.process(message, context)).catch((err) => {
+      this.logger.error(`Unexpected failure handling a message on "${message.destination}": ${describe(err)}`);
+    });
+  }
+
+  private async process(message: InboundMessage, context: TContext): Promise<void> {
+    const handler = this.messageHandlers.get(message.pattern);
+    const expectsReply = message.replyTo !== undefined && handler?.isEventHandler !== true;
+    if (!handler) {
+      const text = `There is no handler for "${message.destination}"`;
+      if (expectsReply) await this.replyError(message, context, 'no-handler', { status: 'error', message: text });
+      else this.logger.warn(text);
+      return;
+    }
+    let data: unknown;
+    try {
+      data = decode(message.body, message.contentType ?? message.headers[Headers.contentType]);
+      if (this.options.deserializer) data = this.options.deserializer.deserialize(data, { channel: message.destination });
+    } catch (err) {
+      const text = `Could not decode the message on "${message.destination}": ${describe(err)}`;
+      if (expectsReply) await this.replyError(message, context, 'bad-request', { status: 'error', message: text });
+      else this.logger.warn(`${text}; dropped`);
+      return;
+    }
+    if (!expectsReply) return this.runWithoutReply(handler, message, data, context);
+
+    let stream$: Observable<unknown>;
+    try {
+      stream$ = this.transformToObservable(await handler(data, context));
+    } catch (err) {
+      return this.replyError(message, context, ...this.classify(err));
+    }
+    const eventMode = message.headers[Headers.replyMode] === 'event';
+    await streamReplies(stream$, (frame) => this.sendFrame(message, context, frame), eventMode);
+  }
+
+  private async runWithoutReply(handler: MessageHandler, message: InboundMessage, data: unknown, context: TContext) {
+    try {
+      const result = await handler(data, context);
+      await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+    } catch (err) {
+      this.logger.error(`Handler for "${message.destination}" failed: ${describe(err)}`);
+    }
+  }
+
+  private async sendFrame(message: InboundMessage, context: TContext, frame: ReplyFrame): Promise<void> {
+    if (frame.type === 'error') return this.replyError(message, context, ...this.classify(frame.error));
+    const headers: HeaderMap = {};
+    let reply: OutboundMessage;
+    if (frame.type === 'end') {
+      headers[Headers.stream] = 'end';
+      reply = this.reply(message, EMPTY, CONTENT_TYPE_JSON, headers);
+    } else {
+      let value = frame.value;
+      if (RpcResponse.is(value)) {
+        Object.assign(headers, value.options.headers);
+        value = value.data;
+      }
+      if (!frame.final) headers[Headers.stream] = 'next';
+      try {
+        const { body, contentType } = encode(this.options.serializer ? this.options.serializer.serialize(value) : value);
+        reply = this.reply(message, body, contentType, headers);
+      } catch (err) {
+        this.logger.error(`Could not encode the reply for "${message.destination}": ${describe(err)}`);
+        return this.replyError(message, context, 'internal', INTERNAL_ERROR);
+      }
+    }
+    await this.publish(reply, message, context);
+  }
+
+  private async replyError(message: InboundMessage, context: TContext, kind: RpcRemoteErrorKind, payload: unknown) {
+    let encoded;
+    try {
+      encoded = encode(payload);
+    } catch {
+      encoded = encode(INTERNAL_ERROR);
+    }
+    const reply = this.reply(message, encoded.body, encoded.contentType, { [Headers.error]: kind });
+    await this.publish(reply, message, context, true);
+  }
+
+  private reply(message: InboundMessage, body: Uint8Array, contentType: string, headers: HeaderMap): OutboundMessage {
+    return { destination: message.replyTo!, body, contentType, headers, correlationId: message.correlationId };
+  }
+
+  private async publish(reply: OutboundMessage, message: InboundMessage, context: TContext, isError = false) {
+    try {
+      await this.publishReply(reply, message, context);
+    } catch (err) {
+      if (!isError && RpcError.is(err, 'RPC_PAYLOAD_TOO_LARGE')) {
+        return this.replyError(message, context, 'too-large', { status: 'error', message: err.message });
+      }
+      this.logger.error(`Could not publish the reply to "${reply.destination}": ${describe(err)}`);
+    }
+  }
+
+  /** Nest's exception filter turns `RpcException` into its payload and anything else into INTERNAL_ERROR. */
+  private classify(err: unknown): [RpcRemoteErrorKind, unknown] {
+    if (err instanceof Error) {
+      this.logger.error(err);
+      return ['internal', INTERNAL_ERROR];
+    }
+    const e = err as { status?: unknown; message?: unknown } | null;
+    if (e?.status === INTERNAL_ERROR.status && e.message === INTERNAL_ERROR.message) return ['internal', INTERNAL_ERROR];
+    return ['exception', err];
+  }
+
+  private async shutdown(): Promise<void> {
+    await this.stopIntake();
+    const timeout = this.options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
+    const abort = new AbortController();
+    const drained = await Promise.race([
+      this.limit.idle().then(() => true),
+      delay(timeout, false, { signal: abort.signal }).catch(() => false),
+    ]);
+    abort.abort();
+    if (!drained) this.logger.warn(`Closing with ${this.limit.load} handler(s) still running after ${timeout} ms`);
+    await this.closeTransport();
+    this._status$.next('disconnected');
+  }
+
+  /** Subscribes to every route. Resolves once messages flow. */
+  protected abstract startTransport(routes: Route[]): Promise<void>;
+  /** Stops taking new messages; in-flight ones still reply. */
+  protected abstract stopIntake(): Promise<void>;
+  /** Closes the connection. */
+  protected abstract closeTransport(): Promise<void>;
+  /** Publishes a reply to `reply.destination`, carrying `reply.correlationId` where the broker expects it. */
+  protected abstract publishReply(reply: OutboundMessage, request: InboundMessage, context: TContext): void | Promise<void>;
+}

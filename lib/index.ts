@@ -1,0 +1,13 @@
+export * from './core/errors.js';
+export * from './core/codec.js';
+export * from './core/record-builder.js';
+export * from './core/options.js';
+export * from './core/patterns.js';
+export * from './core/status.js';
+export { Headers as WireHeaders, WIRE_VERSION, type HeaderMap, type InboundMessage, type OutboundMessage, type InboundReply } from './core/wire.js';
+export { RpcContext } from './core/rpc-context.js';
+export { RpcClient, type OutboundRequest, type ActiveRequest } from './core/rpc-client.js';
+export { RpcServer, type Route } from './core/rpc-server.js';
+export { PendingReplies, type PendingRequest } from './core/pending-replies.js';
+export { ConcurrencyLimit } from './core/concurrency-limit.js';
+export { streamReplies, type ReplyFrame } from './core/reply-stream.js';

@@ -1,0 +1,20 @@
+import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
+import type { HeaderMap } from '../core/wire.js';
+import { Headers } from '../core/wire.js';
+
+/** nats.js headers to a plain map (first value of each key). */
+export function readHeaders(hdrs: MsgHdrs | undefined): HeaderMap {
+  const map: HeaderMap = {};
+  if (!hdrs) return map;
+  for (const [key, values] of hdrs) if (values.length > 0) map[key] = values[0]!;
+  return map;
+}
+
+/** A plain map plus content type (and correlation id when given) to nats.js headers. */
+export function writeHeaders(map: HeaderMap, contentType: string, correlationId?: string): MsgHdrs {
+  const hdrs = natsHeaders();
+  for (const key in map) hdrs.set(key, map[key]!);
+  hdrs.set(Headers.contentType, contentType);
+  if (correlationId !== undefined) hdrs.set(Headers.correlationId, correlationId);
+  return hdrs;
+}

@@ -1,0 +1,44 @@
+import type { NodeConnectionOptions } from '@nats-io/transport-node';
+import type { RpcClientOptions, RpcServerOptions } from '../core/options.js';
+
+/** Connection options passed through to nats.js `connect()` (servers, token, user/pass, authenticator, tls, reconnect settings…). */
+export type NatsConnectionOptions = Omit<NodeConnectionOptions, 'inboxPrefix'>;
+
+export interface NatsRpcServerOptions extends RpcServerOptions, NatsConnectionOptions {
+  /**
+   * Queue group every handler joins, so that one instance answers each request.
+   * `false` opts out: every instance answers and the client keeps the first reply.
+   * A handler can override it: `@MessagePattern('x', { queue: 'other' })` or `{ queue: false }`.
+   * Default `DEFAULT_NATS_QUEUE`.
+   */
+  queue?: string | false;
+}
+
+export interface NatsRpcClientOptions extends RpcClientOptions, NatsConnectionOptions {
+  /** Prefix of the client's reply inbox. Default `_INBOX`. */
+  inboxPrefix?: string;
+}
+
+export const DEFAULT_NATS_QUEUE = 'nestjs-broker-rpc';
+/** Keep reconnecting forever: a microservice should outlive a broker restart. */
+export const DEFAULT_NATS_MAX_RECONNECT_ATTEMPTS = -1;
+
+/** Splits our options from the ones nats.js takes. */
+export function natsConnectionOptions(options: NatsRpcServerOptions | NatsRpcClientOptions): NodeConnectionOptions {
+  const {
+    queue: _queue,
+    inboxPrefix,
+    timeout: _timeout,
+    destination: _destination,
+    serializer: _serializer,
+    deserializer: _deserializer,
+    maxConcurrency: _maxConcurrency,
+    closeTimeout: _closeTimeout,
+    ...connection
+  } = options as NatsRpcServerOptions & NatsRpcClientOptions;
+  return {
+    maxReconnectAttempts: DEFAULT_NATS_MAX_RECONNECT_ATTEMPTS,
+    ...connection,
+    ...(inboxPrefix ? { inboxPrefix } : {}),
+  };
+}

@@ -1,0 +1,85 @@
+import { connect, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { RpcServer, type Route } from '../core/rpc-server.js';
+import { Headers, type InboundMessage, type OutboundMessage } from '../core/wire.js';
+import { readHeaders, writeHeaders } from './nats-headers.js';
+import { publish } from './nats-publish.js';
+import { NatsRpcContext } from './nats-rpc.context.js';
+import { DEFAULT_NATS_QUEUE, natsConnectionOptions, type NatsRpcServerOptions } from './nats-rpc.options.js';
+import { watchStatus } from './nats-status.js';
+
+/**
+ * NATS transport server: one subscription per handler (wildcards allowed), in a queue group
+ * by default; requests carry their reply subject, replies go there.
+ */
+export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContext> {
+  private nc?: NatsConnection;
+  private subscriptions: Subscription[] = [];
+
+  constructor(options: NatsRpcServerOptions) {
+    super(options);
+  }
+
+  unwrap<T = NatsConnection>(): T {
+    if (!this.nc) throw new Error('Not initialized. Please call the "listen"/"startAllMicroservices" method first.');
+    return this.nc as T;
+  }
+
+  protected async startTransport(routes: Route[]): Promise<void> {
+    const nc = await connect(natsConnectionOptions(this.options));
+    this.nc = nc;
+    watchStatus(nc, (status, ...args) => this.emitStatus(status, ...args));
+    for (const route of routes) {
+      const queue = this.queueOf(route);
+      this.subscriptions.push(
+        nc.subscribe(route.destination, {
+          ...(queue ? { queue } : {}),
+          callback: (err, msg) => {
+            if (err) return this.logger.error(`Subscription to "${route.destination}" failed: ${err.message}`);
+            void this.onMessage(route, msg);
+          },
+        }),
+      );
+    }
+    await nc.flush(); // subscriptions are registered on the server once this resolves
+  }
+
+  protected async stopIntake(): Promise<void> {
+    await Promise.all(this.subscriptions.map((sub) => sub.drain().catch(() => undefined)));
+    this.subscriptions = [];
+  }
+
+  protected async closeTransport(): Promise<void> {
+    const nc = this.nc;
+    this.nc = undefined;
+    if (nc && !nc.isClosed()) await nc.drain().catch(() => nc.close());
+  }
+
+  protected publishReply(reply: OutboundMessage, _request: InboundMessage, context: NatsRpcContext): void {
+    const nc = this.nc;
+    if (!nc) throw new Error('The connection is closed');
+    const msg = context.getMessage();
+    publish(nc, reply.destination, reply.body, {
+      headers: writeHeaders(reply.headers, reply.contentType, msg.headers?.has(Headers.correlationId) ? reply.correlationId : undefined),
+    });
+  }
+
+  private onMessage(route: Route, msg: Msg): Promise<void> {
+    const headers = readHeaders(msg.headers);
+    const message: InboundMessage = {
+      destination: msg.subject,
+      pattern: route.pattern,
+      body: msg.data,
+      headers,
+      contentType: headers[Headers.contentType],
+      correlationId: headers[Headers.correlationId],
+      replyTo: msg.reply || undefined,
+    };
+    return this.dispatch(message, new NatsRpcContext([message, msg]));
+  }
+
+  private queueOf(route: Route): string | undefined {
+    const own = route.extras.queue as string | false | undefined;
+    const queue = own !== undefined ? own : (this.options.queue ?? DEFAULT_NATS_QUEUE);
+    return queue === false ? undefined : queue;
+  }
+}
