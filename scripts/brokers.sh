@@ -75,6 +75,9 @@ pid_of() {
 spawn() {
   local pidfile=$1 logfile=$2
   shift 2
+  # Logs are appended across restarts; keep one older generation once a log passes 20 MB.
+  if [[ -f $logfile ]] && (($(stat -c %s "$logfile") > 20 * 1024 * 1024)); then mv -f "$logfile" "$logfile.1"; fi
+  printf '===== %s: started by scripts/brokers.sh =====\n' "$(date -Is)" >>"$logfile"
   # shellcheck disable=SC2016 # expanded by the child shell
   setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" >>"$logfile" 2>&1 </dev/null 9>&- &
   local _
@@ -270,8 +273,16 @@ rabbit_stop() {
     rm -f "$RABBIT_DIR/rabbitmq.pid"
     log "rabbitmq: stopped (pid $pid)"
     if [[ -f $RABBIT_DIR/epmd.ours ]]; then
-      # Stop epmd only if we started it and no other Erlang node is registered with it.
-      if ! epmd -names 2>/dev/null | grep -q '^name '; then epmd -kill >/dev/null 2>&1 || true; fi
+      # Stop epmd only if we started it and, once the stopped nodes have deregistered (this can lag
+      # the node's exit a little), no other Erlang node is registered with it.
+      local _
+      for _ in $(seq 30); do
+        if ! epmd -names 2>/dev/null | grep -q '^name '; then
+          epmd -kill >/dev/null 2>&1 || true
+          break
+        fi
+        sleep 0.2
+      done
       rm -f "$RABBIT_DIR/epmd.ours"
     fi
   elif port_open "$AMQP_PORT"; then
@@ -422,7 +433,13 @@ cmd_up() {
   # Start everything first, then wait: the brokers boot in parallel.
   for b in "$@"; do start_of "$b" || failed=1; done
   ((failed == 0)) || return 1
-  for b in "$@"; do wait_of "$b" || failed=1; done
+  # Wait for all of them at once, so each readiness time is its own.
+  local -a waits=()
+  for b in "$@"; do
+    wait_of "$b" &
+    waits+=($!)
+  done
+  for b in "${waits[@]}"; do wait "$b" || failed=1; done
   ((failed == 0)) || return 1
   log "up: $* ready in $(since "$t0")s"
 }
