@@ -46,7 +46,9 @@ async function probeRabbit() {
 const probes = { kafka: probeKafka, rabbitmq: probeRabbit };
 const probe = probes[kind];
 if (!probe) {
-  console.error(`usage: node scripts/broker-ready.mjs <${Object.keys(probes).join('|')}> <timeoutSeconds> [pid]`);
+  console.error(
+    `usage: node scripts/broker-ready.mjs <${Object.keys(probes).join('|')}> <timeoutSeconds> [pid]`,
+  );
   process.exit(64);
 }
 
