@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { ConcurrencyLimit } from '../../../lib/core/concurrency-limit.js';
+
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+describe('ConcurrencyLimit', () => {
+  it('runs at most max tasks at once and the rest in arrival order', async () => {
+    const limit = new ConcurrencyLimit(2);
+    const gates = [deferred(), deferred(), deferred()];
+    const started: number[] = [];
+    const runs = gates.map((g, i) => limit.run(async () => (started.push(i), g.promise)));
+    await Promise.resolve();
+    expect(started).toEqual([0, 1]);
+    expect(limit.load).toBe(3);
+    gates[1]!.resolve();
+    await runs[1];
+    await Promise.resolve();
+    expect(started).toEqual([0, 1, 2]);
+    gates[0]!.resolve();
+    gates[2]!.resolve();
+    await Promise.all(runs);
+    expect(limit.load).toBe(0);
+  });
+
+  it('resolves idle() once nothing runs or waits, and frees slots after failures', async () => {
+    const limit = new ConcurrencyLimit(1);
+    await limit.idle();
+    const gate = deferred();
+    const failing = limit.run(async () => {
+      await gate.promise;
+      throw new Error('x');
+    });
+    const after = limit.run(async () => 'ok');
+    let idle = false;
+    const idlePromise = limit.idle().then(() => (idle = true));
+    expect(idle).toBe(false);
+    gate.resolve();
+    await expect(failing).rejects.toThrow('x');
+    await expect(after).resolves.toBe('ok');
+    await idlePromise;
+    expect(idle).toBe(true);
+  });
+
+  it('refuses a bound below 1', () => {
+    expect(() => new ConcurrencyLimit(0)).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,170 @@
+import { Controller, Module, type INestMicroservice } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
+import { firstValueFrom, lastValueFrom } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RpcConnectionError, RpcInvalidPatternError, RpcRemoteError } from '../../../lib/core/errors.js';
+import { Headers } from '../../../lib/core/wire.js';
+import { FakeBroker, FakeClient, FakeServer } from './fake-transport.js';
+
+const events: unknown[] = [];
+let release: () => void = () => undefined;
+let running = 0;
+let maxRunning = 0;
+
+@Controller()
+class TestController {
+  @MessagePattern('echo')
+  echo(@Payload() data: unknown) {
+    return data;
+  }
+  @MessagePattern('big')
+  big() {
+    return 'x'.repeat(1_000);
+  }
+  @MessagePattern('circular')
+  circular() {
+    const o: Record<string, unknown> = {};
+    o.self = o;
+    return o;
+  }
+  @MessagePattern('hold')
+  async hold() {
+    running++;
+    maxRunning = Math.max(maxRunning, running);
+    await new Promise<void>((r) => {
+      const prev = release;
+      release = () => (prev(), r());
+    });
+    running--;
+    return 'released';
+  }
+  @EventPattern('evt')
+  evt(@Payload() data: unknown) {
+    events.push(data);
+  }
+}
+
+@Module({ controllers: [TestController] })
+class TestModule {}
+
+async function start(broker: FakeBroker, options = {}): Promise<INestMicroservice> {
+  const app = await NestFactory.createMicroservice(TestModule, { strategy: new FakeServer(broker, options), logger: false });
+  await app.listen();
+  return app;
+}
+
+describe('RpcClient and RpcServer over a fake transport', () => {
+  const apps: INestMicroservice[] = [];
+  afterEach(async () => {
+    release();
+    await Promise.all(apps.splice(0).map((a) => a.close()));
+  });
+
+  it('connects once under concurrent calls and retries after a failed attempt', async () => {
+    const client = new FakeClient(new FakeBroker());
+    client.failNextConnect = true;
+    await expect(client.connect()).rejects.toBeInstanceOf(RpcConnectionError);
+    await Promise.all([client.connect(), client.connect(), client.connect()]);
+    expect(client.connects).toBe(2);
+  });
+
+  it('replies no-handler when the delivered pattern has no handler', async () => {
+    const broker = new FakeBroker();
+    const app = await start(broker);
+    apps.push(app);
+    const server = (app as unknown as { serverInstance: FakeServer }).serverInstance;
+    const client = new FakeClient(broker);
+    await client.connect();
+    broker.routes.set('ghost', (msg) => {
+      const inbound = { ...msg, pattern: 'ghost' };
+      void (server as any).dispatch(inbound, {});
+    });
+    const err = await firstValueFrom(client.send('ghost', 1)).catch((e) => e);
+    expect(err).toBeInstanceOf(RpcRemoteError);
+    expect(err.kind).toBe('no-handler');
+    expect(err.message).toContain('"ghost"');
+  });
+
+  it('runs an event handler for an emitted event without replying', async () => {
+    const broker = new FakeBroker();
+    apps.push(await start(broker));
+    const client = new FakeClient(broker);
+    await lastValueFrom(client.emit('evt', { n: 1 }), { defaultValue: undefined });
+    await new Promise((r) => setImmediate(r));
+    expect(events).toContainEqual({ n: 1 });
+    expect(broker.published.filter((m) => m.destination === 'inbox')).toHaveLength(0);
+  });
+
+  it('replies with a too-large error when the reply exceeds the broker limit', async () => {
+    const broker = new FakeBroker();
+    broker.maxPayload = 500;
+    apps.push(await start(broker));
+    const client = new FakeClient(broker);
+    const err = await firstValueFrom(client.send('big', 1)).catch((e) => e);
+    expect(err).toBeInstanceOf(RpcRemoteError);
+    expect(err.kind).toBe('too-large');
+  });
+
+  it('replies with an internal error when the reply cannot be encoded', async () => {
+    const broker = new FakeBroker();
+    apps.push(await start(broker));
+    const err = await firstValueFrom(new FakeClient(broker).send('circular', 1)).catch((e) => e);
+    expect(err).toBeInstanceOf(RpcRemoteError);
+    expect(err.kind).toBe('internal');
+  });
+
+  it('bounds concurrent handlers with maxConcurrency', async () => {
+    const broker = new FakeBroker();
+    apps.push(await start(broker, { maxConcurrency: 2 }));
+    const client = new FakeClient(broker);
+    maxRunning = 0;
+    const replies = Array.from({ length: 5 }, () => firstValueFrom(client.send('hold', 1)));
+    while (running < 2) await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(running).toBe(2);
+    let settled = false;
+    const all = Promise.all(replies).finally(() => (settled = true));
+    while (!settled) {
+      release();
+      await new Promise((r) => setImmediate(r));
+    }
+    await expect(all).resolves.toEqual(Array(5).fill('released'));
+    expect(maxRunning).toBe(2);
+  });
+
+  it('refuses object patterns at startup unless a destination mapper is given', async () => {
+    @Controller()
+    class ObjectPatterns {
+      @MessagePattern({ cmd: 'sum' })
+      sum(@Payload() d: number[]) {
+        return d.reduce((a, b) => a + b, 0);
+      }
+    }
+    @Module({ controllers: [ObjectPatterns] })
+    class ObjectModule {}
+    const broker = new FakeBroker();
+    const app = await NestFactory.createMicroservice(ObjectModule, { strategy: new FakeServer(broker), logger: false });
+    await expect(app.listen()).rejects.toBeInstanceOf(RpcInvalidPatternError);
+    await app.close();
+
+    const mapped = await NestFactory.createMicroservice(ObjectModule, {
+      strategy: new FakeServer(new FakeBroker(), { destination: (p) => `math.${p.cmd}` }),
+      logger: false,
+    });
+    const mappedBroker = (mapped as any).serverInstance.unwrap() as FakeBroker;
+    await mapped.listen();
+    apps.push(mapped);
+    const client = new FakeClient(mappedBroker, { destination: (p) => `math.${p.cmd}` });
+    await expect(firstValueFrom(client.send({ cmd: 'sum' }, [1, 2]))).resolves.toBe(3);
+  });
+
+  it('marks stream messages on the wire as the protocol says', async () => {
+    const broker = new FakeBroker();
+    apps.push(await start(broker));
+    await firstValueFrom(new FakeClient(broker).send('echo', 'hi'));
+    const reply = broker.published.find((m) => m.destination === 'inbox')!;
+    expect(reply.headers[Headers.stream]).toBeUndefined();
+    expect(reply.contentType).toBe('text/plain; charset=utf-8');
+  });
+});
