@@ -5,7 +5,7 @@ import { type MessageHandler, Server } from '@nestjs/microservices';
 import { lastValueFrom, type Observable } from 'rxjs';
 import { CONTENT_TYPE_JSON, decode, encode } from './codec.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
-import { RpcError, type RpcRemoteErrorKind } from './errors.js';
+import { RpcConnectionError, RpcError, type RpcRemoteErrorKind } from './errors.js';
 import { DEFAULT_CLOSE_TIMEOUT, DEFAULT_MAX_CONCURRENCY, checkTimeout, type RpcServerOptions } from './options.js';
 import { parseHandlerKey, toDestination } from './patterns.js';
 import { RpcResponse } from './record-builder.js';
@@ -56,7 +56,7 @@ export abstract class RpcServer<
       await this.startTransport(this.routes());
       this._status$.next('connected');
     } catch (err) {
-      return callback(err);
+      return callback(RpcError.is(err) ? err : new RpcConnectionError(`Could not start: ${describe(err)}`, { cause: err }));
     }
     callback();
   }
