@@ -44,9 +44,12 @@ apt_install() {
   t0=$(now)
   log "installing $* with apt-get"
   export DEBIAN_FRONTEND=noninteractive
-  if ! as_root apt-get install -y -q --no-install-recommends "$@" >"$STATE/apt.log" 2>&1; then
-    as_root apt-get update -q >>"$STATE/apt.log" 2>&1 || true
-    if ! as_root apt-get install -y -q --no-install-recommends "$@" >>"$STATE/apt.log" 2>&1; then
+  # Wait for the dpkg lock if another apt-get is running; fd 9 (our lock) must not leak into
+  # services a package might start.
+  local apt=(apt-get -o DPkg::Lock::Timeout=600 -y -q)
+  if ! as_root "${apt[@]}" install --no-install-recommends "$@" >"$STATE/apt.log" 2>&1 9>&-; then
+    as_root "${apt[@]}" update >>"$STATE/apt.log" 2>&1 9>&- || true
+    if ! as_root "${apt[@]}" install --no-install-recommends "$@" >>"$STATE/apt.log" 2>&1 9>&-; then
       tail -n 30 "$STATE/apt.log" >&2
       err "apt-get install $* failed (log: $STATE/apt.log)"
       return 1
@@ -70,8 +73,8 @@ pid_of() {
   fi
 }
 
-# spawn PIDFILE LOGFILE CMD...: start CMD in its own session, detached from this shell, and record its pid.
-# fd 9 (the lock) is closed so the daemon does not keep holding it.
+# spawn PIDFILE LOGFILE CMD...: start CMD in its own session, detached from this shell, and record its
+# pid (in PIDFILE and SPAWNED_PID). fd 9 (the lock) is closed so the daemon does not keep holding it.
 spawn() {
   local pidfile=$1 logfile=$2
   shift 2
@@ -82,7 +85,10 @@ spawn() {
   setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" >>"$logfile" 2>&1 </dev/null 9>&- &
   local _
   for _ in $(seq 50); do
-    [[ -s $pidfile ]] && return 0
+    if [[ -s $pidfile ]]; then
+      SPAWNED_PID=$(<"$pidfile")
+      return 0
+    fi
     sleep 0.1
   done
   err "could not start $1"
@@ -143,22 +149,24 @@ nats_start() {
     log "nats: $HOST:$NATS_PORT is already served by a process this script did not start; reusing it"
     return 0
   fi
-  command -v nats-server >/dev/null || apt_install nats-server
+  command -v nats-server >/dev/null || apt_install nats-server || return 1
   mkdir -p "$NATS_DIR"
   log "nats: starting $(nats-server --version 2>/dev/null) on $HOST:$NATS_PORT (JetStream store $NATS_DIR/jetstream)"
   NATS_T0=$(now)
   spawn "$NATS_DIR/nats.pid" "$NATS_LOG" \
     nats-server --addr "$HOST" --port "$NATS_PORT" --jetstream --store_dir "$NATS_DIR" \
-    --server_name brokers-sh-nats
+    --server_name brokers-sh-nats || return 1
+  NATS_PID=$SPAWNED_PID
 }
 
 nats_wait() {
   local t0=${NATS_T0:-$(now)} pid deadline
-  pid=$(pid_of nats || true)
+  pid=${NATS_PID:-$(pid_of nats || true)}
   deadline=$(($(date +%s) + TIMEOUT_NATS))
   until nats_ready; do
     if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
       fail_with_log nats "$NATS_LOG"
+      rm -f "$NATS_DIR/nats.pid"
       err "nats: process $pid exited"
       return 1
     fi
@@ -207,6 +215,7 @@ RABBIT_ENV=(env HOME="$RABBIT_DIR/home"
   RABBITMQ_USE_LONGNAME=false
   RABBITMQ_DIST_PORT="$RABBIT_DIST_PORT"
   ERL_EPMD_ADDRESS=127.0.0.1
+  ERL_CRASH_DUMP="$RABBIT_DIR/erl_crash.dump"
   RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1} +sbwt none +sbwtdcpu none +sbwtdio none"
   RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}")
 
@@ -216,12 +225,13 @@ rabbit_start() {
     log "rabbitmq: already running (pid $pid)"
     return 0
   fi
-  if port_open "$AMQP_PORT"; then
-    log "rabbitmq: $HOST:$AMQP_PORT is already served by a process this script did not start; reusing it"
+  # The Erlang distribution port is taken as soon as a node starts booting, well before AMQP opens.
+  if port_open "$AMQP_PORT" || port_open "$RABBIT_DIST_PORT"; then
+    log "rabbitmq: $HOST:$AMQP_PORT (or node port $RABBIT_DIST_PORT) is already taken by a process this script did not start; reusing it"
     return 0
   fi
   if [[ ! -x $RABBIT_BIN/rabbitmq-server ]]; then
-    apt_install rabbitmq-server
+    apt_install rabbitmq-server || return 1
     # Debian's postinst asks invoke-rc.d to start the system service (as the rabbitmq user, on all
     # interfaces). Where policy-rc.d forbids it (containers, this VM) nothing starts. If it did start,
     # stop it: it is an artefact of this install, and ours must own 127.0.0.1:5672 to restart it.
@@ -246,12 +256,16 @@ EOF
   if ! pgrep -x epmd >/dev/null; then touch "$RABBIT_DIR/epmd.ours"; fi
   log "rabbitmq: starting rabbitmq-server $(dpkg-query -W -f='${Version}' rabbitmq-server 2>/dev/null) on $HOST:$AMQP_PORT"
   RABBIT_T0=$(now)
-  spawn "$RABBIT_DIR/rabbitmq.pid" "$RABBIT_DIR/startup.log" "${RABBIT_ENV[@]}" "$RABBIT_BIN/rabbitmq-server"
+  # The node rewrites rabbitmq.pid with the Erlang VM's pid once it boots; SPAWNED_PID is the
+  # rabbitmq-server shell wrapper, which lives exactly as long as the VM.
+  spawn "$RABBIT_DIR/rabbitmq.pid" "$RABBIT_DIR/startup.log" "${RABBIT_ENV[@]}" "$RABBIT_BIN/rabbitmq-server" ||
+    return 1
+  RABBIT_PID=$SPAWNED_PID
 }
 
 rabbit_wait() {
   local t0=${RABBIT_T0:-$(now)} pid rc=0
-  pid=$(pid_of rabbitmq || true)
+  pid=${RABBIT_PID:-$(pid_of rabbitmq || true)}
   wait_probe rabbitmq "$TIMEOUT_RABBITMQ" "$pid" || rc=$?
   if ((rc != 0)); then
     fail_with_log rabbitmq "$RABBIT_DIR/startup.log" "$RABBIT_LOG"
@@ -306,14 +320,14 @@ kafka_libs() {
   local stamp t0
   stamp=$(sha256sum "$KAFKA_POM" | cut -d' ' -f1)
   if [[ -f $KAFKA_LIBS/.stamp && $(<"$KAFKA_LIBS/.stamp") == "$stamp" ]]; then return 0; fi
-  command -v java >/dev/null || apt_install openjdk-17-jre-headless
-  command -v mvn >/dev/null || apt_install maven
+  command -v java >/dev/null || apt_install openjdk-17-jre-headless || return 1
+  command -v mvn >/dev/null || apt_install maven || return 1
   t0=$(now)
   log "kafka: resolving Kafka $(kafka_version) jars from Maven Central into $KAFKA_LIBS"
   rm -rf "$KAFKA_LIBS"
   mkdir -p "$KAFKA_DIR"
   if ! mvn -q -B -f "$KAFKA_POM" dependency:copy-dependencies -DincludeScope=runtime \
-    -DoutputDirectory="$KAFKA_LIBS" >"$KAFKA_DIR/maven.log" 2>&1; then
+    -DoutputDirectory="$KAFKA_LIBS" >"$KAFKA_DIR/maven.log" 2>&1 9>&-; then
     tail -n 30 "$KAFKA_DIR/maven.log" >&2
     err "kafka: Maven could not resolve the jars (log: $KAFKA_DIR/maven.log)"
     return 1
@@ -361,12 +375,12 @@ kafka_start() {
     log "kafka: already running (pid $pid)"
     return 0
   fi
-  if port_open "$KAFKA_PORT"; then
-    log "kafka: $HOST:$KAFKA_PORT is already served by a process this script did not start; reusing it"
+  if port_open "$KAFKA_PORT" || port_open "$KAFKA_CONTROLLER_PORT"; then
+    log "kafka: $HOST:$KAFKA_PORT (or controller $KAFKA_CONTROLLER_PORT) is already taken by a process this script did not start; reusing it"
     return 0
   fi
-  kafka_libs
-  kafka_config
+  kafka_libs || return 1
+  kafka_config || return 1
   if [[ ! -f $KAFKA_DIR/data/meta.properties ]]; then
     local cid t0
     t0=$(now)
@@ -376,7 +390,7 @@ kafka_start() {
     rm -rf "$KAFKA_DIR/data"
     mkdir -p "$KAFKA_DIR/data"
     if ! "${KAFKA_JAVA[@]}" kafka.tools.StorageTool format --cluster-id "$cid" --config "$KAFKA_DIR/server.properties" \
-      --standalone >"$KAFKA_DIR/format.log" 2>&1; then
+      --standalone >"$KAFKA_DIR/format.log" 2>&1 9>&-; then
       cat "$KAFKA_DIR/format.log" >&2
       err "kafka: formatting the KRaft storage failed"
       return 1
@@ -385,12 +399,14 @@ kafka_start() {
   fi
   log "kafka: starting Kafka $(kafka_version) (KRaft) on $HOST:$KAFKA_PORT, controller $HOST:$KAFKA_CONTROLLER_PORT, heap '$KAFKA_HEAP_OPTS'"
   KAFKA_T0=$(now)
-  spawn "$KAFKA_DIR/kafka.pid" "$KAFKA_LOG" "${KAFKA_JAVA[@]}" kafka.Kafka "$KAFKA_DIR/server.properties"
+  spawn "$KAFKA_DIR/kafka.pid" "$KAFKA_LOG" "${KAFKA_JAVA[@]}" kafka.Kafka "$KAFKA_DIR/server.properties" ||
+    return 1
+  KAFKA_PID=$SPAWNED_PID
 }
 
 kafka_wait() {
   local t0=${KAFKA_T0:-$(now)} pid rc=0
-  pid=$(pid_of kafka || true)
+  pid=${KAFKA_PID:-$(pid_of kafka || true)}
   wait_probe kafka "$TIMEOUT_KAFKA" "$pid" || rc=$?
   if ((rc != 0)); then
     fail_with_log kafka "$KAFKA_LOG"
@@ -498,8 +514,8 @@ main() {
     cmd_status "${brokers[@]}"
     return
   fi
-  # One brokers.sh at a time changes broker state.
-  exec 9>"$STATE/.lock"
+  # One brokers.sh at a time changes broker state, across checkouts too: the ports are shared.
+  exec 9>"${TMPDIR:-/tmp}/brokers-sh-$HOST.lock"
   flock 9
   case $cmd in
     up) cmd_up "${brokers[@]}" ;;
