@@ -7,7 +7,7 @@ export * from './core/status.js';
 export { Headers as WireHeaders, WIRE_VERSION, type HeaderMap, type InboundMessage, type OutboundMessage, type InboundReply } from './core/wire.js';
 export { RpcContext } from './core/rpc-context.js';
 export { RpcClient, type OutboundRequest, type ActiveRequest } from './core/rpc-client.js';
-export { RpcServer, type Route } from './core/rpc-server.js';
+export { RpcServer, type Route, type DispatchOutcome } from './core/rpc-server.js';
 export { PendingReplies, type PendingRequest } from './core/pending-replies.js';
 export { ConcurrencyLimit } from './core/concurrency-limit.js';
 export { streamReplies, type ReplyFrame } from './core/reply-stream.js';

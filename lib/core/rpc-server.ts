@@ -26,6 +26,13 @@ export interface Route {
   extras: Record<string, any>;
 }
 
+/**
+ * What `dispatch` did with a message: `rejected` when it could not be handled and no error reply
+ * went out (undecodable, or no handler, and no reply address), so an adapter may dead-letter it;
+ * `handled` otherwise (replied, or ran an event handler, whatever its outcome).
+ */
+export type DispatchOutcome = 'handled' | 'rejected';
+
 const INTERNAL_ERROR = Object.freeze({ status: 'error', message: 'Internal server error' });
 const EMPTY = new Uint8Array(0);
 
@@ -95,19 +102,28 @@ export abstract class RpcServer<
    * `publishReply`, so adapters can ack or commit after it. Never rejects.
    */
   protected dispatch(message: InboundMessage, context: TContext): Promise<void> {
+    return this.dispatchWithOutcome(message, context).then(() => undefined);
+  }
+
+  /** `dispatch`, telling what became of the message (to dead-letter a rejected one, say). Never rejects. */
+  protected dispatchWithOutcome(message: InboundMessage, context: TContext): Promise<DispatchOutcome> {
     return this.limit.run(() => this.process(message, context)).catch((err) => {
       this.logger.error(`Unexpected failure handling a message on "${message.destination}": ${describe(err)}`);
+      return 'handled' as const;
     });
   }
 
-  private async process(message: InboundMessage, context: TContext): Promise<void> {
+  private async process(message: InboundMessage, context: TContext): Promise<DispatchOutcome> {
     const handler = this.messageHandlers.get(message.pattern);
     const expectsReply = message.replyTo !== undefined && handler?.isEventHandler !== true;
     if (!handler) {
       const text = `There is no handler for "${message.destination}"`;
-      if (expectsReply) await this.replyError(message, context, 'no-handler', { status: 'error', message: text });
-      else this.logger.warn(text);
-      return;
+      if (!expectsReply) {
+        this.logger.warn(text);
+        return 'rejected';
+      }
+      await this.replyError(message, context, 'no-handler', { status: 'error', message: text });
+      return 'handled';
     }
     let data: unknown;
     try {
@@ -115,20 +131,28 @@ export abstract class RpcServer<
       if (this.options.deserializer) data = this.options.deserializer.deserialize(data, { channel: message.destination });
     } catch (err) {
       const text = `Could not decode the message on "${message.destination}": ${describe(err)}`;
-      if (expectsReply) await this.replyError(message, context, 'bad-request', { status: 'error', message: text });
-      else this.logger.warn(`${text}; dropped`);
-      return;
+      if (!expectsReply) {
+        this.logger.warn(`${text}; dropped`);
+        return 'rejected';
+      }
+      await this.replyError(message, context, 'bad-request', { status: 'error', message: text });
+      return 'handled';
     }
-    if (!expectsReply) return this.runWithoutReply(handler, message, data, context);
+    if (!expectsReply) {
+      await this.runWithoutReply(handler, message, data, context);
+      return 'handled';
+    }
 
     let stream$: Observable<unknown>;
     try {
       stream$ = this.transformToObservable(await handler(data, context));
     } catch (err) {
-      return this.replyError(message, context, ...this.classify(err));
+      await this.replyError(message, context, ...this.classify(err));
+      return 'handled';
     }
     const eventMode = message.headers[Headers.replyMode] === 'event';
     await streamReplies(stream$, (frame) => this.sendFrame(message, context, frame), eventMode);
+    return 'handled';
   }
 
   private async runWithoutReply(handler: MessageHandler, message: InboundMessage, data: unknown, context: TContext) {
