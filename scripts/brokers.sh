@@ -444,16 +444,19 @@ stop_of() { case $1 in nats) nats_stop ;; rabbitmq) rabbit_stop ;; kafka) kafka_
 
 cmd_up() {
   local b failed=0 t0
+  local -a waits=()
   t0=$(now)
   if [[ " $* " == *" kafka "* || " $* " == *" rabbitmq "* ]]; then need_node_modules; fi
-  # Start everything first, then wait: the brokers boot in parallel.
-  for b in "$@"; do start_of "$b" || failed=1; done
-  ((failed == 0)) || return 1
-  # Wait for all of them at once, so each readiness time is its own.
-  local -a waits=()
+  # Start each broker and wait for it in the background right away: they boot in parallel (also with
+  # the next one's install), and each readiness time is measured from its own launch.
   for b in "$@"; do
-    wait_of "$b" &
-    waits+=($!)
+    if start_of "$b"; then
+      wait_of "$b" &
+      waits+=($!)
+    else
+      failed=1
+      break
+    fi
   done
   for b in "${waits[@]}"; do wait "$b" || failed=1; done
   ((failed == 0)) || return 1
