@@ -4,56 +4,15 @@ import { IsInt, IsString, Min } from 'class-validator';
 import { from, interval, map, Observable, of, take } from 'rxjs';
 import { RpcResponse } from '../../../../lib/index.js';
 import { NatsRpcContext } from '../../../../lib/nats/index.js';
+import { EventLog, Gate } from '../../support/sync.js';
 
 export class OrderDto {
   @IsString() sku!: string;
   @IsInt() @Min(1) quantity!: number;
 }
 
-/** Records what event handlers saw, so tests can await it. */
-export class EventLog {
-  private readonly waiters: Array<{ pattern: string; count: number; resolve: () => void }> = [];
-  readonly seen: Array<{ pattern: string; data: unknown }> = [];
-
-  record(pattern: string, data: unknown): void {
-    this.seen.push({ pattern, data });
-    for (const w of [...this.waiters]) {
-      if (this.count(w.pattern) >= w.count) {
-        this.waiters.splice(this.waiters.indexOf(w), 1);
-        w.resolve();
-      }
-    }
-  }
-  count(pattern: string): number {
-    return this.seen.filter((e) => e.pattern === pattern).length;
-  }
-  until(pattern: string, count = 1): Promise<void> {
-    if (this.count(pattern) >= count) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ pattern, count, resolve }));
-  }
-}
-
-/** Lets a test hold a handler open and release it. */
-export class Gate {
-  private opened!: () => void;
-  entered!: Promise<void>;
-  private markEntered!: () => void;
-  private done!: Promise<void>;
-  constructor() {
-    this.reset();
-  }
-  reset(): void {
-    this.entered = new Promise((r) => (this.markEntered = r));
-    this.done = new Promise((r) => (this.opened = r));
-  }
-  async pass(): Promise<void> {
-    this.markEntered();
-    await this.done;
-  }
-  open(): void {
-    this.opened();
-  }
-}
+// Generic test helpers, now in support/ and shared with the other transports' tests.
+export { EventLog, Gate };
 
 export function mathController(prefix: string, log: EventLog, gate: Gate) {
   @Controller()

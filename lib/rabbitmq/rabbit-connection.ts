@@ -1,0 +1,157 @@
+import amqp, { type ChannelModel, type Options, type RecoveringChannelModel } from 'amqplib';
+import type { Logger } from '@nestjs/common';
+import { RpcConnectionError } from '../core/errors.js';
+import { describe } from '../core/rpc-client.js';
+import {
+  DEFAULT_RABBIT_RECONNECT,
+  DEFAULT_RABBIT_URL,
+  type RabbitConnectionOptions,
+} from './rabbit-rpc.options.js';
+
+/** What a client or server does as the connection comes and goes. */
+export interface LinkHooks {
+  /** Runs on every (re)connection before it is used: open channels, declare, consume. A failure drops that connection. */
+  setup(model: ChannelModel): Promise<void>;
+  /** The connection was lost; recovery (if on) is under way. Channels of the old connection are dead. */
+  disconnected(error: Error): void;
+  /** A lost connection is back (the first connection is not reported here). */
+  reconnected(): void;
+  reconnecting(attempt: number, delay: number): void;
+  /** Recovery gave up, or is off: the connection is gone for good. */
+  gaveUp(error: Error): void;
+  blocked(reason: string): void;
+  unblocked(): void;
+}
+
+/**
+ * One AMQP connection kept alive by amqplib's own connection recovery (`connect(url, { recovery })`,
+ * amqplib >= 1.1): it reconnects with backoff and runs `setup` on every new connection, where the
+ * adapter recreates its channels, redeclares what it owns and consumes again.
+ */
+export class RabbitLink {
+  private connection?: RecoveringChannelModel | ChannelModel;
+  private model?: ChannelModel;
+  private closed = false;
+
+  constructor(
+    private readonly options: RabbitConnectionOptions,
+    private readonly hooks: LinkHooks,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The amqplib connection object: a `RecoveringChannelModel`, or a `ChannelModel` with `reconnect: false`. */
+  get raw(): RecoveringChannelModel | ChannelModel | undefined {
+    return this.connection;
+  }
+
+  /** Connects to the first URL that accepts a connection and whose `setup` succeeds. */
+  async open(): Promise<void> {
+    const urls = this.options.urls?.length ? this.options.urls : [DEFAULT_RABBIT_URL];
+    let lastError: unknown;
+    for (const url of urls) {
+      if (this.closed) break;
+      try {
+        this.connection = await this.connect(url);
+        return;
+      } catch (err) {
+        lastError = err;
+        this.logger.debug?.(`Could not connect to ${redact(url)}: ${describe(err)}`);
+      }
+    }
+    throw unwrapSetupError(lastError, urls);
+  }
+
+  /** Closes the connection for good (recovery stops). */
+  async close(): Promise<void> {
+    this.closed = true;
+    const connection = this.connection;
+    this.connection = undefined;
+    this.model = undefined;
+    await connection?.close().catch(() => undefined);
+  }
+
+  /**
+   * Drops the current connection so recovery builds everything again (with backoff): used when a
+   * channel died while its connection lived on, e.g. a consumer cancelled by the broker.
+   */
+  recycle(model: ChannelModel | undefined, reason: string): void {
+    if (this.closed || !model || model !== this.model) return;
+    this.logger.warn(`Reconnecting: ${reason}`);
+    void model.close().catch(() => undefined);
+  }
+
+  private async connect(url: string | Options.Connect): Promise<RecoveringChannelModel | ChannelModel> {
+    const socketOptions = this.options.socketOptions ?? {};
+    const setup = async (model: ChannelModel) => {
+      this.model = model;
+      await this.hooks.setup(model);
+    };
+    if (this.options.reconnect === false) {
+      const model = await amqp.connect(url, socketOptions);
+      this.watch(model, false);
+      model.on('close', (err?: Error) => {
+        if (this.closed) return;
+        const error = err ?? new Error('Connection closed');
+        this.hooks.disconnected(error);
+        this.hooks.gaveUp(error);
+      });
+      try {
+        await setup(model);
+      } catch (err) {
+        await model.close().catch(() => undefined);
+        throw err;
+      }
+      return model;
+    }
+    const recovery = { ...DEFAULT_RABBIT_RECONNECT, ...this.options.reconnect, setup, waitForConnect: true };
+    const connection = await amqp.connect(url, { ...socketOptions, recovery });
+    this.watch(connection, true);
+    return connection;
+  }
+
+  private watch(connection: RecoveringChannelModel | ChannelModel, recovering: boolean): void {
+    connection.on('error', (err: Error) => this.logger.debug?.(`Connection error: ${err.message}`));
+    connection.on('blocked', (reason: string) => this.hooks.blocked(reason));
+    connection.on('unblocked', () => this.hooks.unblocked());
+    if (!recovering) return;
+    connection.on('disconnect', (err: Error) => {
+      if (this.closed) return;
+      this.model = undefined;
+      this.hooks.disconnected(err);
+    });
+    connection.on('connect', () => {
+      if (!this.closed) this.hooks.reconnected();
+    });
+    connection.on('reconnect-scheduled', ({ attempt, delay }: { attempt: number; delay: number }) => {
+      if (!this.closed) this.hooks.reconnecting(attempt, delay);
+    });
+    connection.on('connect-failed', (err: Error) => {
+      if (!this.closed) this.logger.warn(`Reconnection attempt failed: ${err.message}`);
+    });
+    connection.on('reconnect-failed', (err: Error) => {
+      if (!this.closed) this.hooks.gaveUp(err);
+    });
+  }
+}
+
+/** Setup errors (a refused declaration) are the adapter's own and clear already; connection errors get the URLs. */
+function unwrapSetupError(err: unknown, urls: Array<string | Options.Connect>): Error {
+  if (err instanceof Error && err.name === 'RabbitTopologyError') return err;
+  return new RpcConnectionError(
+    `Could not connect to RabbitMQ at ${urls.map(redact).join(', ')}: ${describe(err)}`,
+    { cause: err },
+  );
+}
+
+/** A URL without its password, for messages. */
+function redact(url: string | Options.Connect): string {
+  if (typeof url !== 'string')
+    return `${url.protocol ?? 'amqp'}://${url.hostname ?? 'localhost'}:${url.port ?? 5672}`;
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(invalid URL)';
+  }
+}

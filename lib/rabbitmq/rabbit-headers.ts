@@ -1,0 +1,37 @@
+import type { HeaderMap } from '../core/wire.js';
+
+/**
+ * AMQP headers to a plain string map. Other clients send numbers, booleans, byte arrays or tables:
+ * byte arrays become UTF-8 text, tables JSON, the rest `String(value)`; null values are left out.
+ */
+export function readHeaders(headers: Record<string, unknown> | undefined): HeaderMap {
+  const map: HeaderMap = {};
+  if (!headers) return map;
+  for (const key in headers) {
+    const value = headers[key];
+    if (value === undefined || value === null) continue;
+    map[key] = typeof value === 'string' ? value : headerText(value);
+  }
+  return map;
+}
+
+function headerText(value: unknown): string {
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  if (typeof value !== 'object') return String(value);
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** amqplib wants a Buffer; the codec may hand over any Uint8Array. */
+export function toBuffer(body: Uint8Array): Buffer {
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
+/** AMQP short strings (correlation id, reply-to) as the text they carry. */
+export function shortString(value: unknown): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  return Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
+}

@@ -1,0 +1,238 @@
+import type {
+  Channel,
+  ChannelModel,
+  ConsumeMessage,
+  Message,
+  Options,
+  RecoveringChannelModel,
+} from 'amqplib';
+import { RpcConnectionError, RpcNoRespondersError, RpcPayloadTooLargeError } from '../core/errors.js';
+import { type ActiveRequest, type OutboundRequest, RpcClient } from '../core/rpc-client.js';
+import { PublishGate } from './rabbit-flow.js';
+import { RabbitLink } from './rabbit-connection.js';
+import { readHeaders, shortString, toBuffer } from './rabbit-headers.js';
+import {
+  DEFAULT_RABBIT_MAX_MESSAGE_SIZE,
+  DIRECT_REPLY_TO,
+  type RabbitRpcClientOptions,
+  type ResolvedExchange,
+  checkPositiveInteger,
+  resolveExchange,
+} from './rabbit-rpc.options.js';
+import { declareTopology } from './rabbit-topology.js';
+
+/**
+ * RabbitMQ transport client. One channel publishes every request and consumes the replies
+ * (direct reply-to needs both on the same channel); the AMQP `correlationId` carries the core's
+ * correlation id and `expiration` the time left, so the broker drops requests nobody waits for.
+ * Requests are published `mandatory`: an unroutable one comes back at once as `RpcNoRespondersError`.
+ */
+export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
+  private link?: RabbitLink;
+  private channel?: Channel;
+  private replyTo = DIRECT_REPLY_TO;
+  private readonly gate = new PublishGate();
+  private readonly exchange?: ResolvedExchange;
+  private readonly maxMessageSize: number;
+
+  constructor(options: RabbitRpcClientOptions = {}) {
+    super(options);
+    checkPositiveInteger('maxMessageSize', options.maxMessageSize);
+    this.exchange = resolveExchange(options.exchange);
+    this.maxMessageSize = options.maxMessageSize ?? DEFAULT_RABBIT_MAX_MESSAGE_SIZE;
+  }
+
+  /** The amqplib connection (a `RecoveringChannelModel` unless `reconnect: false`). */
+  unwrap<T = RecoveringChannelModel | ChannelModel>(): T {
+    if (!this.link?.raw) throw new Error('Not initialized. Please call the "connect" method first.');
+    return this.link.raw as T;
+  }
+
+  /** The reply address requests carry: `amq.rabbitmq.reply-to` or the private reply queue's name. */
+  get replyQueue(): string {
+    return this.replyTo;
+  }
+
+  protected async connectTransport(): Promise<void> {
+    const link = new RabbitLink(
+      this.options,
+      {
+        setup: (model) => this.setup(model),
+        disconnected: (err) => {
+          this.dropChannel();
+          this.emitStatus('disconnected', err);
+        },
+        reconnected: () => this.emitStatus('connected'),
+        reconnecting: () => this.emitStatus('reconnecting'),
+        gaveUp: (err) => {
+          this.dropChannel();
+          this.link = undefined;
+          this.resetConnection();
+          this.emitStatus('disconnected', err);
+        },
+        blocked: (reason) => {
+          this.gate.block();
+          this.emitStatus('blocked', reason);
+        },
+        unblocked: () => {
+          this.gate.unblock();
+          this.emitStatus('unblocked');
+        },
+      },
+      this.logger,
+    );
+    this.link = link;
+    try {
+      await link.open();
+    } catch (err) {
+      if (this.link === link) this.link = undefined;
+      throw err;
+    }
+  }
+
+  protected async closeTransport(): Promise<void> {
+    const link = this.link;
+    this.link = undefined;
+    this.channel = undefined;
+    this.gate.reset();
+    await link?.close();
+  }
+
+  protected publishRequest(request: OutboundRequest, entry: ActiveRequest): void | Promise<void> {
+    this.checkSize(request);
+    if (this.gate.open) return this.sendRequest(request, entry);
+    return this.publishWhenOpen(() => {
+      if (this.pending.get(entry.correlationId) === entry) this.sendRequest(request, entry);
+    });
+  }
+
+  protected async publishEvent(event: OutboundRequest): Promise<void> {
+    this.checkSize(event);
+    const send = () => {
+      const ch = this.requireChannel();
+      const options: Options.Publish = {
+        contentType: event.contentType,
+        headers: event.headers,
+        mandatory: true,
+        persistent: this.options.persistent === true,
+      };
+      if (event.replyTo !== undefined) options.replyTo = event.replyTo;
+      if (!ch.publish(this.exchange?.name ?? '', event.destination, toBuffer(event.body), options))
+        this.gate.fill();
+    };
+    if (this.gate.open) send();
+    else await this.publishWhenOpen(send);
+  }
+
+  private sendRequest(request: OutboundRequest, entry: ActiveRequest): void {
+    const ch = this.requireChannel();
+    const options: Options.Publish = {
+      correlationId: entry.correlationId,
+      replyTo: this.replyTo,
+      contentType: request.contentType,
+      headers: request.headers,
+      mandatory: true,
+      persistent: this.options.persistent === true,
+    };
+    if (entry.timeoutMs > 0) {
+      const left = entry.timeoutMs - (Date.now() - entry.startedAt);
+      if (left <= 0) return; // its timeout fires now; nobody would read the reply
+      options.expiration = String(left);
+    }
+    if (!ch.publish(this.exchange?.name ?? '', request.destination, toBuffer(request.body), options))
+      this.gate.fill();
+  }
+
+  /** Waits while the channel's buffer is full or the connection blocked, then sends. */
+  private async publishWhenOpen(send: () => void): Promise<void> {
+    while (!this.gate.open) {
+      this.requireChannel();
+      await this.gate.wait();
+    }
+    send();
+  }
+
+  private requireChannel(): Channel {
+    const ch = this.channel;
+    if (!ch) throw new RpcConnectionError('Not connected to RabbitMQ (the connection is being recovered)');
+    return ch;
+  }
+
+  private checkSize(message: OutboundRequest): void {
+    if (message.body.length > this.maxMessageSize) {
+      throw new RpcPayloadTooLargeError(message.destination, message.body.length, this.maxMessageSize);
+    }
+  }
+
+  /** Runs on every (re)connection: the channel, the reply consumer, the exchange check. */
+  private async setup(model: ChannelModel): Promise<void> {
+    if (this.exchange) await declareTopology(model, { exchange: this.exchange });
+    const ch = await model.createChannel();
+    ch.on('error', (err: Error) => this.logger.debug?.(`Channel error: ${err.message}`));
+    ch.on('return', (msg: Message) => this.onReturn(msg));
+    ch.on('drain', () => this.gate.drain());
+    ch.on('close', () => this.onChannelClosed(ch, model));
+    const direct = (this.options.replyQueue ?? DIRECT_REPLY_TO) === DIRECT_REPLY_TO;
+    let replyTo = DIRECT_REPLY_TO;
+    if (!direct) {
+      const q = await ch.assertQueue(this.options.replyQueue ?? '', {
+        exclusive: true,
+        autoDelete: true,
+        durable: false,
+      });
+      replyTo = q.queue;
+    }
+    // Direct reply-to must be consumed (consume-ok back) before the first request names it.
+    await ch.consume(replyTo, (msg) => this.onReply(ch, model, msg), { noAck: true });
+    this.replyTo = replyTo;
+    this.channel = ch;
+    this.gate.reset();
+  }
+
+  private onReply(ch: Channel, model: ChannelModel, msg: ConsumeMessage | null): void {
+    if (!msg) {
+      // The broker cancelled the reply consumer (e.g. the reply queue was deleted): replies are lost.
+      this.failPending('The reply consumer was cancelled by the broker');
+      if (this.channel === ch) this.link?.recycle(model, 'the reply consumer was cancelled by the broker');
+      return;
+    }
+    const correlationId = shortString(msg.properties.correlationId);
+    if (correlationId === undefined) return;
+    this.handleReply(correlationId, {
+      body: msg.content,
+      headers: readHeaders(msg.properties.headers),
+      contentType: msg.properties.contentType,
+    });
+  }
+
+  /** `mandatory` requests that no queue took come back here. */
+  private onReturn(msg: Message): void {
+    const correlationId = shortString(msg.properties.correlationId);
+    if (correlationId !== undefined) {
+      this.failRequest(correlationId, (entry) => new RpcNoRespondersError(entry.pattern));
+    } else {
+      this.logger.warn(
+        `An event for "${msg.fields.routingKey}" was returned unroutable: no queue is bound to it`,
+      );
+    }
+  }
+
+  private onChannelClosed(ch: Channel, model: ChannelModel): void {
+    if (this.channel !== ch) return;
+    this.dropChannel();
+    // A channel that dies on a live connection (a channel error) is rebuilt by reconnecting. When the whole
+    // connection is going, recovery has already forgotten the model by the next turn and this does nothing.
+    setImmediate(() => this.link?.recycle(model, 'the channel was closed by the broker'));
+  }
+
+  /** The reply channel is gone: replies in flight are lost, so pending requests fail now. */
+  private dropChannel(): void {
+    this.channel = undefined;
+    this.failPending('The RabbitMQ connection was lost');
+    this.gate.reset();
+  }
+
+  private failPending(reason: string): void {
+    this.pending.failAll((e) => new RpcConnectionError(`${reason} while "${e.pattern}" was pending`));
+  }
+}

@@ -1,0 +1,121 @@
+import type { Options, RecoveryOptions, SocketOptions } from 'amqplib';
+import type { RpcClientOptions, RpcServerOptions } from '../core/options.js';
+
+/** Where a client's replies arrive: RabbitMQ's direct reply-to pseudo-queue. */
+export const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
+export const DEFAULT_RABBIT_URL = 'amqp://localhost:5672';
+/** Unacknowledged requests per consumer (per queue) on a server. */
+export const DEFAULT_RABBIT_PREFETCH = 50;
+/** RabbitMQ 3.10's default `max_message_size` (128 MiB); larger messages would close the channel. */
+export const DEFAULT_RABBIT_MAX_MESSAGE_SIZE = 134_217_728;
+/**
+ * amqplib connection recovery: exponential backoff from 100 ms to 5 s with jitter, forever once connected;
+ * the first connection is tried once, so a wrong URL fails `connect()`/`listen()` at once.
+ */
+export const DEFAULT_RABBIT_RECONNECT: Readonly<RabbitReconnectOptions> = Object.freeze({
+  initialDelay: 100,
+  maxDelay: 5_000,
+  factor: 2,
+  jitter: 0.2,
+  maxRetries: Infinity,
+  initialMaxRetries: 0,
+});
+
+/** amqplib's recovery settings, less the hooks the adapter owns (`setup`, `waitForConnect`). */
+export type RabbitReconnectOptions = Omit<RecoveryOptions, 'setup' | 'waitForConnect'>;
+
+export interface RabbitConnectionOptions {
+  /** Broker URLs (or amqplib connect objects). The first that accepts the first connection is kept. Default `[DEFAULT_RABBIT_URL]`. */
+  urls?: Array<string | Options.Connect>;
+  /** amqplib socket options: `heartbeat`, `timeout`, `clientProperties`, TLS settings… */
+  socketOptions?: SocketOptions;
+  /** Reconnection through amqplib's own connection recovery; `false` turns it off. Default `DEFAULT_RABBIT_RECONNECT`. */
+  reconnect?: RabbitReconnectOptions | false;
+  /** Largest message published; larger ones fail with `RpcPayloadTooLargeError`. Default `DEFAULT_RABBIT_MAX_MESSAGE_SIZE`. */
+  maxMessageSize?: number;
+}
+
+/** How a queue is declared. Unset fields take RabbitMQ's/amqplib's defaults, except `durable` (false). */
+export interface RabbitQueueOptions {
+  /** Survives a broker restart. Default false (as in RabbitMQ's RPC tutorial and FastStream). */
+  durable?: boolean;
+  /** Deleted when its last consumer goes. Default false. */
+  autoDelete?: boolean;
+  /** A quorum queue (`x-queue-type: quorum`, durable). Default false. */
+  quorum?: boolean;
+  /** Dead-letter exchange (`x-dead-letter-exchange`). Requests that cannot be handled and have no reply address go there. */
+  deadLetterExchange?: string;
+  /** Routing key for dead letters (`x-dead-letter-routing-key`). */
+  deadLetterRoutingKey?: string;
+  /** Other `x-` arguments, as RabbitMQ names them. */
+  arguments?: Record<string, unknown>;
+  /** Only check that the queue exists (passive declare); never declare or bind it. Default false. */
+  passive?: boolean;
+}
+
+/** A named exchange for the exchange topology. */
+export interface RabbitExchangeOptions {
+  name: string;
+  /** `topic` (patterns may use `*` and `#`) or `direct`. Default `topic`. */
+  type?: 'topic' | 'direct';
+  /** Default true. */
+  durable?: boolean;
+  /** Only check that it exists. Default false. */
+  passive?: boolean;
+  arguments?: Record<string, unknown>;
+}
+
+export interface RabbitRpcServerOptions extends RpcServerOptions, RabbitConnectionOptions {
+  /** Unacknowledged requests per consumer (each queue has one consumer). Default `DEFAULT_RABBIT_PREFETCH`. */
+  prefetch?: number;
+  /** Declaration options of the queues this server consumes. A handler can override them: `@MessagePattern('x', { queue: {…} })`. */
+  queue?: RabbitQueueOptions;
+  /**
+   * Exchange topology: bind one service queue (`serviceQueue`) to this exchange with every pattern
+   * as binding key, and dispatch by routing key. Default: none, one queue per pattern on the default exchange.
+   */
+  exchange?: string | RabbitExchangeOptions;
+  /** The service queue of the exchange topology. Required with `exchange`. */
+  serviceQueue?: string;
+}
+
+export interface RabbitRpcClientOptions extends RpcClientOptions, RabbitConnectionOptions {
+  /** Exchange requests and events are published to, with the pattern as routing key. Default `''` (the default exchange). */
+  exchange?: string | RabbitExchangeOptions;
+  /**
+   * Reply queue: `DIRECT_REPLY_TO` (default) uses RabbitMQ's direct reply-to; any other name declares a private
+   * exclusive, auto-deleted queue of that name (`''` lets the broker name it).
+   */
+  replyQueue?: string;
+  /** Publish requests and events as persistent (delivery mode 2). Default false. */
+  persistent?: boolean;
+}
+
+export interface ResolvedExchange {
+  name: string;
+  type: 'topic' | 'direct';
+  durable: boolean;
+  passive: boolean;
+  arguments?: Record<string, unknown>;
+}
+
+export function resolveExchange(
+  exchange: string | RabbitExchangeOptions | undefined,
+): ResolvedExchange | undefined {
+  if (exchange === undefined || exchange === '') return undefined;
+  const e = typeof exchange === 'string' ? { name: exchange } : exchange;
+  if (!e.name) return undefined;
+  return {
+    name: e.name,
+    type: e.type ?? 'topic',
+    durable: e.durable ?? true,
+    passive: e.passive ?? false,
+    arguments: e.arguments,
+  };
+}
+
+export function checkPositiveInteger(name: string, value: number | undefined): void {
+  if (value !== undefined && !(Number.isInteger(value) && value >= 0)) {
+    throw new RangeError(`${name} must be an integer >= 0, got ${value}`);
+  }
+}

@@ -1,0 +1,273 @@
+import type { Channel, ChannelModel, ConsumeMessage, Options, RecoveringChannelModel } from 'amqplib';
+import { RpcConnectionError, RpcPayloadTooLargeError } from '../core/errors.js';
+import { type DispatchOutcome, type Route, RpcServer } from '../core/rpc-server.js';
+import { Headers, type InboundMessage, type OutboundMessage } from '../core/wire.js';
+import { RabbitLink } from './rabbit-connection.js';
+import { PublishGate } from './rabbit-flow.js';
+import { readHeaders, shortString, toBuffer } from './rabbit-headers.js';
+import { RabbitRpcContext } from './rabbit-rpc.context.js';
+import {
+  checkPositiveInteger,
+  DEFAULT_RABBIT_MAX_MESSAGE_SIZE,
+  DEFAULT_RABBIT_PREFETCH,
+  type RabbitQueueOptions,
+  type RabbitRpcServerOptions,
+  resolveExchange,
+  type ResolvedExchange,
+} from './rabbit-rpc.options.js';
+import { declareTopology, hasDeadLetterExchange, RoutingTable } from './rabbit-topology.js';
+
+/** A queue this server consumes, and how its messages find their handler. */
+interface ConsumedQueue {
+  name: string;
+  options: RabbitQueueOptions;
+  /** Default topology: the queue's one handler. */
+  pattern?: string;
+  /** Exchange topology: handlers by routing key. */
+  router?: RoutingTable;
+  bindings: string[];
+  deadLetter: boolean;
+}
+
+/**
+ * RabbitMQ transport server. Default topology: one queue per pattern, named by the pattern, fed by
+ * the default exchange (RabbitMQ's RPC tutorial, FastStream). With `exchange`: one service queue bound
+ * with every pattern, dispatch by routing key. Each request is acked once its handler finished and its
+ * replies were published; `prefetch` bounds the unacked requests per queue. Handler errors are answered
+ * and acked, never requeued; requests left unacked by a dying worker are redelivered by the broker.
+ */
+export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpcContext> {
+  private link?: RabbitLink;
+  private channel?: Channel;
+  private queues: ConsumedQueue[] = [];
+  private consumers: Array<{ channel: Channel; tag: string }> = [];
+  private intake = false;
+  private readonly gate = new PublishGate();
+  private readonly exchange?: ResolvedExchange;
+  private readonly maxMessageSize: number;
+
+  constructor(options: RabbitRpcServerOptions = {}) {
+    super(options);
+    checkPositiveInteger('prefetch', options.prefetch);
+    checkPositiveInteger('maxMessageSize', options.maxMessageSize);
+    this.exchange = resolveExchange(options.exchange);
+    if (this.exchange && !options.serviceQueue) {
+      throw new TypeError(
+        'RabbitRpcServer: the exchange topology needs `serviceQueue`, the queue bound to the exchange',
+      );
+    }
+    this.maxMessageSize = options.maxMessageSize ?? DEFAULT_RABBIT_MAX_MESSAGE_SIZE;
+  }
+
+  /** The amqplib connection (a `RecoveringChannelModel` unless `reconnect: false`). */
+  unwrap<T = RecoveringChannelModel | ChannelModel>(): T {
+    if (!this.link?.raw)
+      throw new Error('Not initialized. Please call the "listen"/"startAllMicroservices" method first.');
+    return this.link.raw as T;
+  }
+
+  /** Names of the queues this server consumes. */
+  get queueNames(): string[] {
+    return this.queues.map((q) => q.name);
+  }
+
+  protected async startTransport(routes: Route[]): Promise<void> {
+    this.queues = this.plan(routes);
+    this.intake = true;
+    const link = new RabbitLink(
+      this.options,
+      {
+        setup: (model) => this.setup(model),
+        disconnected: (err) => {
+          this.dropChannel();
+          this.emitStatus('disconnected', err);
+        },
+        reconnected: () => this.emitStatus('connected'),
+        reconnecting: () => this.emitStatus('reconnecting'),
+        gaveUp: (err) => {
+          this.dropChannel();
+          this.logger.error(`Gave up reconnecting to RabbitMQ: ${err.message}`);
+          this.emitStatus('disconnected', err);
+        },
+        blocked: (reason) => {
+          this.gate.block();
+          this.emitStatus('blocked', reason);
+        },
+        unblocked: () => {
+          this.gate.unblock();
+          this.emitStatus('unblocked');
+        },
+      },
+      this.logger,
+    );
+    this.link = link;
+    try {
+      await link.open();
+    } catch (err) {
+      this.link = undefined;
+      this.intake = false;
+      throw err;
+    }
+  }
+
+  protected async stopIntake(): Promise<void> {
+    this.intake = false;
+    const consumers = this.consumers;
+    this.consumers = [];
+    await Promise.all(consumers.map(({ channel, tag }) => channel.cancel(tag).catch(() => undefined)));
+  }
+
+  protected async closeTransport(): Promise<void> {
+    const link = this.link;
+    this.link = undefined;
+    this.channel = undefined;
+    this.gate.reset();
+    await link?.close();
+  }
+
+  protected publishReply(reply: OutboundMessage, request: InboundMessage): void | Promise<void> {
+    if (reply.body.length > this.maxMessageSize) {
+      throw new RpcPayloadTooLargeError(reply.destination, reply.body.length, this.maxMessageSize);
+    }
+    // Reply-elsewhere results are events for a pattern: they take the way requests take.
+    const exchange = request.headers[Headers.replyMode] === 'event' ? (this.exchange?.name ?? '') : '';
+    const send = () => {
+      const ch = this.channel;
+      if (!ch)
+        throw new RpcConnectionError(
+          'Not connected to RabbitMQ; the request stays unacked and will be redelivered',
+        );
+      const options: Options.Publish = { contentType: reply.contentType, headers: reply.headers };
+      if (reply.correlationId !== undefined) options.correlationId = reply.correlationId;
+      if (!ch.publish(exchange, reply.destination, toBuffer(reply.body), options)) this.gate.fill();
+    };
+    if (this.gate.open) return send();
+    return this.publishWhenOpen(send);
+  }
+
+  private async publishWhenOpen(send: () => void): Promise<void> {
+    while (!this.gate.open) {
+      if (!this.channel) break; // send() reports it
+      await this.gate.wait();
+    }
+    send();
+  }
+
+  /** The queues to consume: one per destination, or the one service queue of the exchange topology. */
+  private plan(routes: Route[]): ConsumedQueue[] {
+    const base = this.options.queue ?? {};
+    if (this.exchange) {
+      const bindings = [...new Set(routes.map((r) => r.destination))];
+      const router = new RoutingTable(
+        routes.map((r) => ({ binding: r.destination, pattern: r.pattern })),
+        this.exchange.type === 'topic',
+      );
+      return [
+        {
+          name: this.options.serviceQueue!,
+          options: base,
+          router,
+          bindings,
+          deadLetter: hasDeadLetterExchange(base),
+        },
+      ];
+    }
+    const byName = new Map<string, ConsumedQueue>();
+    for (const route of routes) {
+      const existing = byName.get(route.destination);
+      if (existing) {
+        this.logger.warn(
+          `Patterns "${existing.pattern}" and "${route.pattern}" share queue "${route.destination}"; "${existing.pattern}" handles it`,
+        );
+        continue;
+      }
+      const options: RabbitQueueOptions = {
+        ...base,
+        ...(route.extras.queue as RabbitQueueOptions | undefined),
+      };
+      byName.set(route.destination, {
+        name: route.destination,
+        options,
+        pattern: route.pattern,
+        bindings: [],
+        deadLetter: hasDeadLetterExchange(options),
+      });
+    }
+    return [...byName.values()];
+  }
+
+  /** Runs on every (re)connection: declare what this server owns, then consume. */
+  private async setup(model: ChannelModel): Promise<void> {
+    await declareTopology(model, {
+      exchange: this.exchange,
+      queues: this.queues.map((q) => ({ name: q.name, options: q.options, bindings: q.bindings })),
+    });
+    const ch = await model.createChannel();
+    ch.on('error', (err: Error) => this.logger.debug?.(`Channel error: ${err.message}`));
+    ch.on('drain', () => this.gate.drain());
+    ch.on('close', () => this.onChannelClosed(ch, model));
+    await ch.prefetch(this.options.prefetch ?? DEFAULT_RABBIT_PREFETCH);
+    this.channel = ch;
+    this.gate.reset();
+    if (!this.intake) return;
+    const consumers: Array<{ channel: Channel; tag: string }> = [];
+    for (const queue of this.queues) {
+      const { consumerTag } = await ch.consume(queue.name, (msg) => this.onDelivery(ch, model, queue, msg), {
+        noAck: false,
+      });
+      consumers.push({ channel: ch, tag: consumerTag });
+    }
+    this.consumers = consumers;
+  }
+
+  private onDelivery(
+    ch: Channel,
+    model: ChannelModel,
+    queue: ConsumedQueue,
+    msg: ConsumeMessage | null,
+  ): void {
+    if (!msg) {
+      // The broker cancelled the consumer (its queue was deleted): reconnecting declares it again.
+      if (this.intake && this.channel === ch)
+        this.link?.recycle(model, `the consumer of queue "${queue.name}" was cancelled by the broker`);
+      return;
+    }
+    const routingKey = msg.fields.routingKey;
+    const props = msg.properties;
+    const message: InboundMessage = {
+      destination: routingKey,
+      pattern: queue.pattern ?? queue.router?.patternFor(routingKey) ?? routingKey,
+      body: msg.content,
+      headers: readHeaders(props.headers),
+      contentType: props.contentType || undefined,
+      correlationId: shortString(props.correlationId),
+      replyTo: shortString(props.replyTo),
+    };
+    void this.dispatchWithOutcome(message, new RabbitRpcContext([message, msg], ch)).then((outcome) =>
+      this.settle(ch, queue, msg, outcome),
+    );
+  }
+
+  /** Acks once the handler is done and its replies are out; dead-letters what could not be handled, if a DLX is set. */
+  private settle(ch: Channel, queue: ConsumedQueue, msg: ConsumeMessage, outcome: DispatchOutcome): void {
+    try {
+      if (outcome === 'rejected' && queue.deadLetter) ch.nack(msg, false, false);
+      else ch.ack(msg);
+    } catch {
+      // Its channel closed meanwhile: the broker has requeued the message for redelivery.
+    }
+  }
+
+  private onChannelClosed(ch: Channel, model: ChannelModel): void {
+    if (this.channel !== ch) return;
+    this.dropChannel();
+    // See RabbitRpcClient: a channel lost on a live connection is rebuilt by reconnecting.
+    setImmediate(() => this.link?.recycle(model, 'the channel was closed by the broker'));
+  }
+
+  private dropChannel(): void {
+    this.channel = undefined;
+    this.consumers = [];
+    this.gate.reset();
+  }
+}

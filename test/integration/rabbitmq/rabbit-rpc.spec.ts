@@ -1,0 +1,442 @@
+import { Module, type INestMicroservice } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ClientsModule, type ClientProxy } from '@nestjs/microservices';
+import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import { randomUUID } from 'node:crypto';
+import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  RpcConnectionError,
+  RpcNoRespondersError,
+  RpcPayloadTooLargeError,
+  RpcRecordBuilder,
+  RpcRemoteError,
+  RpcTimeoutError,
+} from '../../../lib/index.js';
+import { DIRECT_REPLY_TO, RabbitRpcClient, RabbitRpcServer } from '../../../lib/rabbitmq/index.js';
+import { AMQP_URL } from '../brokers.js';
+import { EventLog, Gate } from '../support/sync.js';
+import { fib, rabbitController } from './app/rabbit.controller.js';
+
+const prefix = `t${randomUUID().slice(0, 8)}`;
+const log = new EventLog();
+const gate = new Gate();
+const controllers = rabbitController(prefix, log, gate);
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+describe('RabbitMQ transport', () => {
+  let app: INestMicroservice;
+  let server: RabbitRpcServer;
+  let client: RabbitRpcClient;
+  let raw: ChannelModel;
+  let ch: Channel;
+  const extraQueues: string[] = [];
+
+  beforeAll(async () => {
+    @Module({ controllers: [controllers.RabbitController, controllers.SecondListener] })
+    class AppModule {}
+    server = new RabbitRpcServer({ urls: [AMQP_URL], prefetch: 50 });
+    app = await NestFactory.createMicroservice(AppModule, { strategy: server, logger: false });
+    await app.listen();
+
+    // As the issue has it: ClientsModule.register with customClass.
+    @Module({
+      imports: [
+        ClientsModule.register([
+          { name: 'BILLING', customClass: RabbitRpcClient as any, options: { urls: [AMQP_URL] } },
+        ]),
+      ],
+    })
+    class ClientModule {}
+    const clientApp = await NestFactory.createApplicationContext(ClientModule, { logger: false });
+    client = clientApp.get<ClientProxy>('BILLING') as RabbitRpcClient;
+    await client.connect();
+    raw = await amqp.connect(AMQP_URL);
+    ch = await raw.createChannel();
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await app?.close();
+    if (ch)
+      for (const q of [...server.queueNames, ...extraQueues]) await ch.deleteQueue(q).catch(() => undefined);
+    await raw?.close();
+  });
+
+  it('sums synchronously, asynchronously and through an observable', async () => {
+    await expect(firstValueFrom(client.send(`${prefix}.sum`, [1, 2, 3, 4, 5]))).resolves.toBe(15);
+    await expect(firstValueFrom(client.send(`${prefix}.sum.async`, [1, 2, 3, 4, 5]))).resolves.toBe(15);
+    await expect(firstValueFrom(client.send(`${prefix}.sum.observable`, [1, 2, 3, 4, 5]))).resolves.toBe(15);
+  });
+
+  it('declares one queue per pattern, named by the pattern', async () => {
+    expect(server.queueNames).toEqual(
+      expect.arrayContaining([`${prefix}.sum`, `${prefix}.notify`, `${prefix}.slow`]),
+    );
+    const q = await ch.checkQueue(`${prefix}.sum`);
+    expect(q.consumerCount).toBe(1);
+  });
+
+  it('streams every emitted value and completes', async () => {
+    await expect(
+      lastValueFrom(client.send(`${prefix}.stream`, [1, 2, 3, 4, 5]).pipe(toArray())),
+    ).resolves.toEqual([1, 2, 3, 4, 5]);
+    await expect(lastValueFrom(client.send(`${prefix}.stream.slow`, 4).pipe(toArray()))).resolves.toEqual([
+      0, 1, 2, 3,
+    ]);
+    await expect(lastValueFrom(client.send(`${prefix}.stream.empty`, 0).pipe(toArray()))).resolves.toEqual(
+      [],
+    );
+  });
+
+  it('answers concurrent requests, each with its own sum (sum-rmq "concurrent")', async () => {
+    const tabs = [
+      [1, 2, 3, 4, 5],
+      [6, 7, 8, 9, 10],
+      [11, 12, 13, 14, 15],
+      [16, 17, 18, 19, 20],
+      [21, 22, 23, 24, 25],
+    ];
+    const sums = await Promise.all(tabs.map((t) => firstValueFrom(client.send(`${prefix}.sum`, t))));
+    expect(sums).toEqual(tabs.map((t) => t.reduce((a, b) => a + b)));
+  });
+
+  it('keeps payload types: strings, bytes, objects, null', async () => {
+    await expect(firstValueFrom(client.send(`${prefix}.echo`, '42'))).resolves.toBe('42');
+    await expect(firstValueFrom(client.send(`${prefix}.echo`, { a: [1, { b: null }] }))).resolves.toEqual({
+      a: [1, { b: null }],
+    });
+    await expect(firstValueFrom(client.send(`${prefix}.echo`, null))).resolves.toBeNull();
+    const reversed = await firstValueFrom(client.send<Buffer>(`${prefix}.bytes`, Buffer.from([1, 2, 3])));
+    expect(Buffer.isBuffer(reversed)).toBe(true);
+    expect([...reversed]).toEqual([3, 2, 1]);
+  });
+
+  it('matches 10 000 concurrent requests to their own payloads', async () => {
+    const n = 10_000;
+    const results = await Promise.all(
+      Array.from({ length: n }, (_, i) => firstValueFrom(client.send(`${prefix}.echo`, { i }))),
+    );
+    expect(results.every((r, i) => (r as { i: number }).i === i)).toBe(true);
+    expect(client.pendingCount).toBe(0);
+  }, 120_000);
+
+  it('delivers an RpcException payload as RpcRemoteError.error, and hides other exceptions', async () => {
+    const err = await firstValueFrom(client.send(`${prefix}.rpc-exception`, {})).catch((e) => e);
+    expect(err).toBeInstanceOf(RpcRemoteError);
+    expect(err.kind).toBe('exception');
+    expect(err.error).toEqual({ code: 'E_LIMIT', message: 'limit reached' });
+    const crash = await firstValueFrom(client.send(`${prefix}.crash`, {})).catch((e) => e);
+    expect(crash).toBeInstanceOf(RpcRemoteError);
+    expect(crash.kind).toBe('internal');
+    expect(JSON.stringify(crash.error)).not.toContain('secret');
+  });
+
+  it('acks failed requests instead of requeueing them', async () => {
+    for (let i = 0; i < 3; i++)
+      await firstValueFrom(client.send(`${prefix}.crash`, {})).catch(() => undefined);
+    // Nothing left unacked or ready: a requeue loop would keep the message in the queue.
+    await expect(firstValueFrom(client.send(`${prefix}.sum`, [2]))).resolves.toBe(2);
+    const q = await ch.checkQueue(`${prefix}.crash`);
+    expect(q.messageCount).toBe(0);
+  });
+
+  it('delivers stream values before a stream error', async () => {
+    const seen: number[] = [];
+    const err = await new Promise<unknown>((resolve) =>
+      client
+        .send<number>(`${prefix}.stream.error`, {})
+        .subscribe({ next: (v) => seen.push(v), error: resolve }),
+    );
+    expect(seen).toEqual([1, 2]);
+    expect(err).toBeInstanceOf(RpcRemoteError);
+    expect((err as RpcRemoteError).error).toEqual({ status: 'error', message: 'third value failed' });
+  });
+
+  it('rejects a bad DTO through ValidationPipe with a typed remote error', async () => {
+    await expect(firstValueFrom(client.send(`${prefix}.order`, { sku: 'A1', quantity: 2 }))).resolves.toBe(
+      '2 x A1',
+    );
+    const err = await firstValueFrom(client.send(`${prefix}.order`, { sku: 7, quantity: 0 })).catch((e) => e);
+    expect(err).toBeInstanceOf(RpcRemoteError);
+    expect(err.error).toEqual({ code: 'E_VALIDATION', fields: ['sku', 'quantity'] });
+  });
+
+  it('passes headers and AMQP properties to the handler, and returns reply headers on request', async () => {
+    const record = new RpcRecordBuilder({}).setHeaders({ 'x-tenant': 'a' }).withReplyHeaders().build();
+    const reply = await firstValueFrom(client.send(`${prefix}.context`, record));
+    expect(reply.data).toEqual({
+      tenant: 'a',
+      pattern: `${prefix}.context`,
+      routingKey: `${prefix}.context`,
+      redelivered: false,
+      correlationId: expect.any(String),
+      replyTo: expect.stringMatching(/^amq\.rabbitmq\.reply-to\./),
+      contentType: 'application/json',
+      hasChannel: true,
+    });
+    expect(reply.headers['x-served-by']).toBe('rabbit');
+  });
+
+  it('fans an event out to every handler of its pattern', async () => {
+    await lastValueFrom(client.emit(`${prefix}.notify`, { n: 1 }), { defaultValue: undefined });
+    await Promise.all([log.until('notify.a'), log.until('notify.b')]);
+    expect(log.seen).toEqual(
+      expect.arrayContaining([
+        { pattern: 'notify.a', data: { n: 1 } },
+        { pattern: 'notify.b', data: { n: 1 } },
+      ]),
+    );
+  });
+
+  it('publishes the result elsewhere when an emitted request names replyTo', async () => {
+    const record = new RpcRecordBuilder([2, 3]).setReplyTo(`${prefix}.sum.result`).build();
+    await lastValueFrom(client.emit(`${prefix}.sum.later`, record), { defaultValue: undefined });
+    await log.until('sum.result');
+    expect(log.seen.find((e) => e.pattern === 'sum.result')?.data).toBe(5);
+  });
+
+  it('fails at once with RpcNoRespondersError when no queue takes the request (mandatory)', async () => {
+    const started = Date.now();
+    const err = await firstValueFrom(client.send(`${prefix}.nobody`, {})).catch((e) => e);
+    expect(err).toBeInstanceOf(RpcNoRespondersError);
+    expect(err.pattern).toBe(`${prefix}.nobody`);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(client.pendingCount).toBe(0);
+  });
+
+  it('times out with RpcTimeoutError carrying pattern, correlation id and elapsed time', async () => {
+    gate.reset();
+    const record = new RpcRecordBuilder(1).setTimeout(100).build();
+    const err = await firstValueFrom(client.send(`${prefix}.slow`, record)).catch((e) => e);
+    gate.open();
+    expect(err).toBeInstanceOf(RpcTimeoutError);
+    expect(err.pattern).toBe(`${prefix}.slow`);
+    expect(err.correlationId).toEqual(expect.any(String));
+    expect(err.elapsedMs).toBeGreaterThanOrEqual(100);
+    expect(err.timeoutMs).toBe(100);
+  });
+
+  it('sends the time left as AMQP expiration, so RabbitMQ drops a request nobody waits for', async () => {
+    // A queue nobody consumes, dead-lettering into a second one: an expired request shows up there.
+    const queue = `${prefix}.unserved`;
+    const dlq = `${prefix}.unserved.expired`;
+    extraQueues.push(queue, dlq);
+    await ch.assertQueue(dlq, { durable: false });
+    await ch.assertQueue(queue, { durable: false, deadLetterExchange: '', deadLetterRoutingKey: dlq });
+    const dead = deferred<ConsumeMessage>();
+    await ch.consume(dlq, (m) => m && dead.resolve(m), { noAck: true });
+
+    const err = await firstValueFrom(
+      client.send(`${queue}`, new RpcRecordBuilder({ x: 1 }).setTimeout(300).build()),
+    ).catch((e) => e);
+    expect(err).toBeInstanceOf(RpcTimeoutError);
+    const msg = await dead.promise;
+    expect(msg.properties.correlationId).toBe(err.correlationId);
+    expect(Number(msg.properties.expiration ?? 'NaN')).toBeNaN(); // RabbitMQ strips it when dead-lettering…
+    const death = (msg.properties.headers?.['x-death'] as Array<Record<string, unknown>>)[0]!;
+    expect(death.reason).toBe('expired'); // …and records why
+    expect(Number(death['original-expiration'])).toBeGreaterThan(0);
+    expect(Number(death['original-expiration'])).toBeLessThanOrEqual(300);
+    expect((await ch.checkQueue(queue)).messageCount).toBe(0);
+  });
+
+  it('uses the client timeout option, and waits forever with timeout 0', async () => {
+    const short = new RabbitRpcClient({ urls: [AMQP_URL], timeout: 50 });
+    try {
+      gate.reset();
+      const err = await firstValueFrom(short.send(`${prefix}.slow`, 1)).catch((e) => e);
+      expect(err).toBeInstanceOf(RpcTimeoutError);
+      expect(err.timeoutMs).toBe(50);
+      gate.open();
+
+      gate.reset();
+      const forever = firstValueFrom(
+        short.send(`${prefix}.slow`, new RpcRecordBuilder(7).setTimeout(0).build()),
+      );
+      await gate.entered;
+      gate.open();
+      await expect(forever).resolves.toBe(7);
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('drops the pending entry when the caller unsubscribes, and ignores the late reply', async () => {
+    gate.reset();
+    const sub = client.send(`${prefix}.slow`, 3).subscribe();
+    await gate.entered;
+    expect(client.pendingCount).toBe(1);
+    sub.unsubscribe();
+    expect(client.pendingCount).toBe(0);
+    gate.open();
+    await expect(firstValueFrom(client.send(`${prefix}.sum`, [1]))).resolves.toBe(1);
+  });
+
+  it('fails pending requests with RpcConnectionError when the client closes', async () => {
+    const other = new RabbitRpcClient({ urls: [AMQP_URL] });
+    gate.reset();
+    const pending = firstValueFrom(other.send(`${prefix}.slow`, 1)).catch((e) => e);
+    await gate.entered;
+    await other.close();
+    expect(await pending).toBeInstanceOf(RpcConnectionError);
+    gate.open();
+  });
+
+  it('refuses a message larger than maxMessageSize before publishing it', async () => {
+    const small = new RabbitRpcClient({ urls: [AMQP_URL], maxMessageSize: 1024 });
+    try {
+      const err = await firstValueFrom(small.send(`${prefix}.echo`, 'x'.repeat(2048))).catch((e) => e);
+      expect(err).toBeInstanceOf(RpcPayloadTooLargeError);
+      await expect(firstValueFrom(small.send(`${prefix}.echo`, 'small'))).resolves.toBe('small');
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('replies through a private exclusive reply queue when asked to', async () => {
+    const priv = new RabbitRpcClient({ urls: [AMQP_URL], replyQueue: '' });
+    try {
+      await priv.connect();
+      expect(priv.replyQueue).not.toBe(DIRECT_REPLY_TO);
+      expect(priv.replyQueue).toMatch(/^amq\.gen-/);
+      await expect(firstValueFrom(priv.send(`${prefix}.sum`, [4, 5]))).resolves.toBe(9);
+      await expect(lastValueFrom(priv.send(`${prefix}.stream`, [1, 2]).pipe(toArray()))).resolves.toEqual([
+        1, 2,
+      ]);
+    } finally {
+      await priv.close();
+    }
+  });
+
+  it('replies with a bad-request error to a malformed JSON body from a raw client, and acks it', async () => {
+    const reply = deferred<ConsumeMessage>();
+    const replyCh = await raw.createChannel();
+    await replyCh.consume(DIRECT_REPLY_TO, (m) => m && reply.resolve(m), { noAck: true });
+    replyCh.sendToQueue(`${prefix}.sum`, Buffer.from('{not json'), {
+      contentType: 'application/json',
+      correlationId: 'raw-1',
+      replyTo: DIRECT_REPLY_TO,
+    });
+    const msg = await reply.promise;
+    await replyCh.close();
+    expect(msg.properties.correlationId).toBe('raw-1');
+    expect(msg.properties.headers?.['rpc-error']).toBe('bad-request');
+    expect(JSON.parse(msg.content.toString()).message).toMatch(/not valid JSON/);
+    // the server keeps serving, and the bad message is gone (acked, not requeued)
+    await expect(firstValueFrom(client.send(`${prefix}.sum`, [1, 1]))).resolves.toBe(2);
+    expect((await ch.checkQueue(`${prefix}.sum`)).messageCount).toBe(0);
+  });
+
+  it('decodes a raw body without content type as JSON, then text', async () => {
+    const replies = new Map<string, ConsumeMessage>();
+    const both = deferred<void>();
+    const replyCh = await raw.createChannel();
+    await replyCh.consume(
+      DIRECT_REPLY_TO,
+      (m) => {
+        if (!m) return;
+        replies.set(m.properties.correlationId, m);
+        if (replies.size === 2) both.resolve();
+      },
+      { noAck: true },
+    );
+    replyCh.sendToQueue(`${prefix}.echo`, Buffer.from('{"x":1}'), {
+      correlationId: 'json',
+      replyTo: DIRECT_REPLY_TO,
+    });
+    replyCh.sendToQueue(`${prefix}.echo`, Buffer.from('hello'), {
+      correlationId: 'text',
+      replyTo: DIRECT_REPLY_TO,
+    });
+    await both.promise;
+    await replyCh.close();
+    expect(JSON.parse(replies.get('json')!.content.toString())).toEqual({ x: 1 });
+    expect(replies.get('json')!.properties.contentType).toBe('application/json');
+    expect(replies.get('text')!.content.toString()).toBe('hello');
+  });
+
+  describe("interoperability with RabbitMQ's RPC tutorial", () => {
+    let tutorialApp: INestMicroservice;
+
+    beforeAll(async () => {
+      @Module({ controllers: [controllers.TutorialController] })
+      class TutorialModule {}
+      tutorialApp = await NestFactory.createMicroservice(TutorialModule, {
+        strategy: new RabbitRpcServer({ urls: [AMQP_URL] }),
+        logger: false,
+      });
+      await tutorialApp.listen();
+    });
+
+    afterAll(async () => {
+      await tutorialApp?.close();
+      await ch?.deleteQueue('rpc_queue').catch(() => undefined);
+    });
+
+    it("answers the tutorial's raw amqplib client with fib(30)", async () => {
+      // rpc_client.js from the tutorial, as it is: exclusive reply queue, correlationId, replyTo.
+      const tch = await raw.createChannel();
+      const q = await tch.assertQueue('', { exclusive: true });
+      const correlationId = randomUUID();
+      const answer = deferred<ConsumeMessage>();
+      await tch.consume(
+        q.queue,
+        (msg) => {
+          if (msg?.properties.correlationId === correlationId) answer.resolve(msg);
+        },
+        { noAck: true },
+      );
+      tch.sendToQueue('rpc_queue', Buffer.from('30'), { correlationId, replyTo: q.queue });
+      const msg = await answer.promise;
+      await tch.close();
+      expect(parseInt(msg.content.toString(), 10)).toBe(fib(30));
+      expect(msg.content.toString()).toBe('832040');
+    });
+  });
+
+  describe('our client against a raw amqplib server', () => {
+    const queue = `${prefix}.raw-server`;
+    let sch: Channel;
+    let received = 0;
+
+    beforeAll(async () => {
+      // rpc_server.js from the tutorial, except that it replies twice to every request.
+      sch = await raw.createChannel();
+      await sch.assertQueue(queue, { durable: false });
+      await sch.consume(queue, (msg) => {
+        if (!msg) return;
+        received++;
+        const n = parseInt(msg.content.toString(), 10);
+        for (const r of [fib(n), -1]) {
+          sch.sendToQueue(msg.properties.replyTo, Buffer.from(String(r)), {
+            correlationId: msg.properties.correlationId,
+          });
+        }
+        sch.ack(msg);
+      });
+    });
+
+    afterAll(async () => {
+      await sch?.deleteQueue(queue).catch(() => undefined);
+      await sch?.close().catch(() => undefined);
+    });
+
+    it('takes the first reply, ignores the duplicate, and keeps serving', async () => {
+      await expect(firstValueFrom(client.send(queue, 30))).resolves.toBe(832040);
+      const many = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => firstValueFrom(client.send(queue, i))),
+      );
+      expect(many).toEqual(Array.from({ length: 20 }, (_, i) => fib(i)));
+      // every duplicate arrived after its request settled and found nothing to settle
+      await expect(firstValueFrom(client.send(queue, 10))).resolves.toBe(55);
+      expect(received).toBe(22);
+      expect(client.pendingCount).toBe(0);
+    });
+  });
+});
