@@ -239,7 +239,7 @@ describe('RabbitMQ transport', () => {
     const msg = await dead.promise;
     expect(msg.properties.correlationId).toBe(err.correlationId);
     expect(Number(msg.properties.expiration ?? 'NaN')).toBeNaN(); // RabbitMQ strips it when dead-lettering…
-    const death = (msg.properties.headers?.['x-death'] as Array<Record<string, unknown>>)[0]!;
+    const death = msg.properties.headers!['x-death']![0]!;
     expect(death.reason).toBe('expired'); // …and records why
     expect(Number(death['original-expiration'])).toBeGreaterThan(0);
     expect(Number(death['original-expiration'])).toBeLessThanOrEqual(300);
