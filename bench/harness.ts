@@ -1,0 +1,83 @@
+// Shared benchmark harness: closed-loop request loops at a fixed concurrency, latency percentiles, ratios.
+import { performance } from 'node:perf_hooks';
+
+export interface Result {
+  name: string;
+  concurrency: number;
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/** Runs `call` in `concurrency` loops for `durationMs` after a short warm-up; latencies in ms. */
+export async function measure(
+  name: string,
+  concurrency: number,
+  durationMs: number,
+  call: () => Promise<unknown>,
+  warmupMs = Math.min(1_000, durationMs / 3),
+): Promise<Result> {
+  await loop(concurrency, warmupMs, call, []);
+  const latencies: number[] = [];
+  const started = performance.now();
+  const errors = await loop(concurrency, durationMs, call, latencies);
+  const elapsed = performance.now() - started;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
+  return {
+    name,
+    concurrency,
+    requests: latencies.length,
+    rps: (latencies.length / elapsed) * 1_000,
+    p50: pct(50),
+    p99: pct(99),
+    errors,
+  };
+}
+
+async function loop(concurrency: number, durationMs: number, call: () => Promise<unknown>, out: number[]) {
+  const deadline = performance.now() + durationMs;
+  let errors = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        try {
+          await call();
+          out.push(performance.now() - t0);
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  return errors;
+}
+
+/** Prints one table per concurrency, with each row's throughput relative to the named rows. */
+export function printTable(results: Result[], ratiosAgainst: string[] = []): void {
+  for (const concurrency of [...new Set(results.map((r) => r.concurrency))]) {
+    const rows = results.filter((r) => r.concurrency === concurrency);
+    console.log(`\nconcurrency ${concurrency}`);
+    console.table(
+      rows.map((r) => ({
+        transport: r.name,
+        'req/s': Math.round(r.rps),
+        'p50 ms': r.p50.toFixed(2),
+        'p99 ms': r.p99.toFixed(2),
+        errors: r.errors,
+        ...Object.fromEntries(
+          ratiosAgainst.map((base) => {
+            const b = rows.find((x) => x.name === base);
+            return [`× ${base}`, b ? (r.rps / b.rps).toFixed(2) : '-'];
+          }),
+        ),
+      })),
+    );
+  }
+}
+
+/** Bench duration per measurement, from BENCH_MS (default 5 s). */
+export const BENCH_MS = Number(process.env.BENCH_MS ?? 5_000);

@@ -1,0 +1,98 @@
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NATS_URL } from '../integration/brokers.js';
+
+const exec = promisify(execFile);
+const root = resolve(import.meta.dirname, '../..');
+const fixtures = join(import.meta.dirname, 'fixtures');
+const tsc = join(root, 'node_modules/typescript/bin/tsc');
+
+async function npm(cwd: string, ...args: string[]) {
+  return exec('npm', args, { cwd, env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' }, maxBuffer: 1 << 24 });
+}
+
+/** A scratch project that installs only the packed tarball, its peers and one broker client. */
+async function scratch(type: 'module' | 'commonjs', tarball: string, deps: string[]): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), `broker-rpc-${type}-`));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type }));
+  await npm(dir, 'install', '--ignore-scripts', '--no-package-lock', tarball, ...deps);
+  return dir;
+}
+
+describe('packed package', () => {
+  let work: string;
+  let tarball: string;
+  let files: string[];
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'broker-rpc-pack-'));
+    await exec(process.execPath, ['scripts/build.mjs'], { cwd: root });
+    const { stdout } = await npm(root, 'pack', '--json', '--pack-destination', work);
+    const [info] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    tarball = join(work, info!.filename);
+    files = info!.files.map((f) => f.path);
+  }, 180_000);
+
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it('holds only what users need', () => {
+    expect(files).toContain('package.json');
+    expect(files).toContain('README.md');
+    expect(files).toContain('dist/esm/index.js');
+    expect(files).toContain('dist/cjs/index.js');
+    expect(files).toContain('dist/esm/nats/index.d.ts');
+    expect(files).toContain('dist/cjs/kafka/index.d.ts');
+    expect(files).toContain('dist/cjs/rabbitmq/index.js');
+    const unexpected = files.filter((f) => !/^(dist\/|docs\/wire-protocol\.md$|README\.md$|CHANGELOG\.md$|LICENSE$|package\.json$)/.test(f));
+    expect(unexpected).toEqual([]);
+    expect(files.filter((f) => f.endsWith('.map') || f.includes('.spec.'))).toEqual([]);
+  });
+
+  it('is imported by a Nest 12 ESM app that installed only the NATS client', async () => {
+    const dir = await scratch('module', tarball, [
+      '@nestjs/common@^12',
+      '@nestjs/core@^12',
+      '@nestjs/microservices@^12',
+      'rxjs@^7',
+      'reflect-metadata@^0.2',
+      '@nats-io/transport-node@^3',
+    ]);
+    try {
+      copyFileSync(join(fixtures, 'app.esm.mjs'), join(dir, 'app.mjs'));
+      const { stdout } = await exec(process.execPath, ['app.mjs'], { cwd: dir, env: { ...process.env, NATS_URL } });
+      expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({ sum: 6, errors: true });
+
+      copyFileSync(join(fixtures, 'types.mts'), join(dir, 'types.mts'));
+      await exec(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', 'types.mts'], { cwd: dir });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
+
+  it('is required by a Nest 11 CommonJS app, loading no other broker client', async () => {
+    const dir = await scratch('commonjs', tarball, [
+      '@nestjs/common@^11',
+      '@nestjs/core@^11',
+      '@nestjs/microservices@^11',
+      'rxjs@^7',
+      'reflect-metadata@^0.2',
+      '@nats-io/transport-node@^3',
+    ]);
+    try {
+      copyFileSync(join(fixtures, 'app.cjs.cjs'), join(dir, 'app.cjs'));
+      const { stdout } = await exec(process.execPath, ['app.cjs'], { cwd: dir, env: { ...process.env, NATS_URL } });
+      const result = JSON.parse(stdout.trim().split('\n').at(-1)!);
+      expect(result).toMatchObject({ sum: 9, loaded: [], remoteError: true });
+      expect(result.nest).toMatch(/^11\./);
+
+      copyFileSync(join(fixtures, 'types.cts'), join(dir, 'types.cts'));
+      await exec(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', 'types.cts'], { cwd: dir });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
+});
