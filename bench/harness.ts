@@ -25,7 +25,8 @@ export async function measure(
   const errors = await loop(concurrency, durationMs, call, latencies);
   const elapsed = performance.now() - started;
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
+  const pct = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
   return {
     name,
     concurrency,

@@ -32,18 +32,28 @@ async function main() {
   const rawClient = await connect({ servers });
   const rawBody = JSON.stringify(payload);
 
-  const nestApp = await NestFactory.createMicroservice(EchoModule, { transport: Transport.NATS, options: { servers }, logger: false });
+  const nestApp = await NestFactory.createMicroservice(EchoModule, {
+    transport: Transport.NATS,
+    options: { servers },
+    logger: false,
+  });
   await nestApp.listen();
   const nestClient = new ClientNats({ servers });
   await nestClient.connect();
 
-  const ourApp = await NestFactory.createMicroservice(EchoModule, { strategy: new NatsRpcServer({ servers, maxConcurrency: 256 }), logger: false });
+  const ourApp = await NestFactory.createMicroservice(EchoModule, {
+    strategy: new NatsRpcServer({ servers, maxConcurrency: 256 }),
+    logger: false,
+  });
   await ourApp.listen();
   const ourClient = new NatsRpcClient({ servers });
   await ourClient.connect();
 
   const contenders: Array<[string, () => Promise<unknown>]> = [
-    ['raw nats.js', () => rawClient.request('bench.raw.echo', rawBody, { timeout: 5_000 }).then((m) => m.json())],
+    [
+      'raw nats.js',
+      () => rawClient.request('bench.raw.echo', rawBody, { timeout: 5_000 }).then((m) => m.json()),
+    ],
     ['nest built-in', () => firstValueFrom(nestClient.send('bench.nest.echo', payload))],
     ['nestjs-broker-rpc', () => firstValueFrom(ourClient.send('bench.ours.echo', payload))],
   ];

@@ -4,7 +4,14 @@ export * from './core/record-builder.js';
 export * from './core/options.js';
 export * from './core/patterns.js';
 export * from './core/status.js';
-export { Headers as WireHeaders, WIRE_VERSION, type HeaderMap, type InboundMessage, type OutboundMessage, type InboundReply } from './core/wire.js';
+export {
+  Headers as WireHeaders,
+  WIRE_VERSION,
+  type HeaderMap,
+  type InboundMessage,
+  type OutboundMessage,
+  type InboundReply,
+} from './core/wire.js';
 export { RpcContext } from './core/rpc-context.js';
 export { RpcClient, type OutboundRequest, type ActiveRequest } from './core/rpc-client.js';
 export { RpcServer, type Route, type DispatchOutcome } from './core/rpc-server.js';

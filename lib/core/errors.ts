@@ -42,7 +42,10 @@ export class RpcTimeoutError extends RpcError {
     readonly timeoutMs: number,
     readonly elapsedMs: number,
   ) {
-    super('RPC_TIMEOUT', `No reply for "${pattern}" within ${timeoutMs} ms (correlation id ${correlationId})`);
+    super(
+      'RPC_TIMEOUT',
+      `No reply for "${pattern}" within ${timeoutMs} ms (correlation id ${correlationId})`,
+    );
   }
 }
 

@@ -20,7 +20,9 @@ export function toDestination(pattern: unknown, mapper?: DestinationMapper): str
     }
     const destination = mapper(pattern as Record<string, unknown>);
     if (typeof destination !== 'string' || destination.length === 0) {
-      throw new RpcInvalidPatternError(`The "destination" option mapped ${safeJson(pattern)} to ${String(destination)}, not a destination name`);
+      throw new RpcInvalidPatternError(
+        `The "destination" option mapped ${safeJson(pattern)} to ${String(destination)}, not a destination name`,
+      );
     }
     return destination;
   }

@@ -2,9 +2,7 @@ import type { Observable } from 'rxjs';
 
 /** One reply to send: a value (final or with more to come), an end marker, or an error. */
 export type ReplyFrame =
-  | { type: 'value'; value: unknown; final: boolean }
-  | { type: 'end' }
-  | { type: 'error'; error: unknown };
+  { type: 'value'; value: unknown; final: boolean } | { type: 'end' } | { type: 'error'; error: unknown };
 
 /**
  * Turns a handler's Observable into reply frames, sent one after another.

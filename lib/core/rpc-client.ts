@@ -4,7 +4,13 @@ import { Logger } from '@nestjs/common';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { Observable, type Subscriber } from 'rxjs';
 import { decode, encode } from './codec.js';
-import { RpcConnectionError, RpcError, RpcRemoteError, type RpcRemoteErrorKind, RpcTimeoutError } from './errors.js';
+import {
+  RpcConnectionError,
+  RpcError,
+  RpcRemoteError,
+  type RpcRemoteErrorKind,
+  RpcTimeoutError,
+} from './errors.js';
 import { checkTimeout, DEFAULT_TIMEOUT, type RpcClientOptions } from './options.js';
 import { toDestination } from './patterns.js';
 import { PendingReplies, type PendingRequest } from './pending-replies.js';
@@ -63,7 +69,9 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
         },
         (err: unknown) => {
           if (this.connection === attempt) this.connection = undefined;
-          throw RpcError.is(err) ? err : new RpcConnectionError(`Could not connect: ${describe(err)}`, { cause: err });
+          throw RpcError.is(err)
+            ? err
+            : new RpcConnectionError(`Could not connect: ${describe(err)}`, { cause: err });
         },
       );
       this.connection = attempt;
@@ -177,11 +185,17 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
     let value: unknown;
     try {
       value = decode(reply.body, reply.contentType ?? reply.headers[Headers.contentType]);
-      if (this.options.deserializer) value = this.options.deserializer.deserialize(value, { headers: reply.headers });
+      if (this.options.deserializer)
+        value = this.options.deserializer.deserialize(value, { headers: reply.headers });
     } catch (err) {
       this.pending.settle(correlationId);
       entry.subscriber.error(
-        new RpcRemoteError(entry.pattern, 'bad-request', { message: `Could not decode the reply: ${describe(err)}` }, correlationId),
+        new RpcRemoteError(
+          entry.pattern,
+          'bad-request',
+          { message: `Could not decode the reply: ${describe(err)}` },
+          correlationId,
+        ),
       );
       return;
     }
@@ -217,7 +231,8 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
     if (this.pending.get(entry.correlationId) !== entry) return; // unsubscribed while connecting
     try {
       const published = this.publishRequest(request, entry);
-      if (published) published.catch((err) => this.pending.fail(entry.correlationId, this.toPublishError(err)));
+      if (published)
+        published.catch((err) => this.pending.fail(entry.correlationId, this.toPublishError(err)));
     } catch (err) {
       this.pending.fail(entry.correlationId, this.toPublishError(err));
     }
@@ -228,12 +243,15 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
     const payload = record ? record.data : data;
     const destination = toDestination(pattern, this.options.destination);
     const { body, contentType } = encode(
-      this.options.serializer ? this.options.serializer.serialize(payload, { pattern: destination }) : payload,
+      this.options.serializer
+        ? this.options.serializer.serialize(payload, { pattern: destination })
+        : payload,
     );
     const headers: HeaderMap = record?.options.headers ? { ...record.options.headers } : {};
     if (metadata === undefined) metadata = this.dispatchMetadata(pattern, payload);
     if (metadata && typeof metadata === 'object') {
-      for (const [name, value] of Object.entries(metadata)) if (typeof value === 'string') headers[name] = value;
+      for (const [name, value] of Object.entries(metadata))
+        if (typeof value === 'string') headers[name] = value;
     }
     return { destination, body, contentType, headers, options: record?.options ?? NO_OPTIONS };
   }
@@ -247,7 +265,9 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
   }
 
   private toPublishError(err: unknown): Error {
-    return RpcError.is(err) ? err : new RpcConnectionError(`Could not publish: ${describe(err)}`, { cause: err });
+    return RpcError.is(err)
+      ? err
+      : new RpcConnectionError(`Could not publish: ${describe(err)}`, { cause: err });
   }
 
   /** Opens the connection and the reply channel. Resolves once replies can be received. */
@@ -271,4 +291,3 @@ function safeDecode(reply: InboundReply): unknown {
 export function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
-

@@ -6,7 +6,12 @@ import { lastValueFrom, type Observable } from 'rxjs';
 import { CONTENT_TYPE_JSON, decode, encode } from './codec.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import { RpcConnectionError, RpcError, type RpcRemoteErrorKind } from './errors.js';
-import { DEFAULT_CLOSE_TIMEOUT, DEFAULT_MAX_CONCURRENCY, checkTimeout, type RpcServerOptions } from './options.js';
+import {
+  DEFAULT_CLOSE_TIMEOUT,
+  DEFAULT_MAX_CONCURRENCY,
+  checkTimeout,
+  type RpcServerOptions,
+} from './options.js';
 import { parseHandlerKey, toDestination } from './patterns.js';
 import { RpcResponse } from './record-builder.js';
 import { type ReplyFrame, streamReplies } from './reply-stream.js';
@@ -63,7 +68,9 @@ export abstract class RpcServer<
       await this.startTransport(this.routes());
       this._status$.next('connected');
     } catch (err) {
-      return callback(RpcError.is(err) ? err : new RpcConnectionError(`Could not start: ${describe(err)}`, { cause: err }));
+      return callback(
+        RpcError.is(err) ? err : new RpcConnectionError(`Could not start: ${describe(err)}`, { cause: err }),
+      );
     }
     callback();
   }
@@ -107,10 +114,14 @@ export abstract class RpcServer<
 
   /** `dispatch`, telling what became of the message (to dead-letter a rejected one, say). Never rejects. */
   protected dispatchWithOutcome(message: InboundMessage, context: TContext): Promise<DispatchOutcome> {
-    return this.limit.run(() => this.process(message, context)).catch((err) => {
-      this.logger.error(`Unexpected failure handling a message on "${message.destination}": ${describe(err)}`);
-      return 'handled' as const;
-    });
+    return this.limit
+      .run(() => this.process(message, context))
+      .catch((err) => {
+        this.logger.error(
+          `Unexpected failure handling a message on "${message.destination}": ${describe(err)}`,
+        );
+        return 'handled' as const;
+      });
   }
 
   private async process(message: InboundMessage, context: TContext): Promise<DispatchOutcome> {
@@ -128,7 +139,8 @@ export abstract class RpcServer<
     let data: unknown;
     try {
       data = decode(message.body, message.contentType ?? message.headers[Headers.contentType]);
-      if (this.options.deserializer) data = this.options.deserializer.deserialize(data, { channel: message.destination });
+      if (this.options.deserializer)
+        data = this.options.deserializer.deserialize(data, { channel: message.destination });
     } catch (err) {
       const text = `Could not decode the message on "${message.destination}": ${describe(err)}`;
       if (!expectsReply) {
@@ -155,7 +167,12 @@ export abstract class RpcServer<
     return 'handled';
   }
 
-  private async runWithoutReply(handler: MessageHandler, message: InboundMessage, data: unknown, context: TContext) {
+  private async runWithoutReply(
+    handler: MessageHandler,
+    message: InboundMessage,
+    data: unknown,
+    context: TContext,
+  ) {
     try {
       const result = await handler(data, context);
       await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
@@ -179,7 +196,9 @@ export abstract class RpcServer<
       }
       if (!frame.final) headers[Headers.stream] = 'next';
       try {
-        const { body, contentType } = encode(this.options.serializer ? this.options.serializer.serialize(value) : value);
+        const { body, contentType } = encode(
+          this.options.serializer ? this.options.serializer.serialize(value) : value,
+        );
         reply = this.reply(message, body, contentType, headers);
       } catch (err) {
         this.logger.error(`Could not encode the reply for "${message.destination}": ${describe(err)}`);
@@ -189,7 +208,12 @@ export abstract class RpcServer<
     await this.publish(reply, message, context);
   }
 
-  private async replyError(message: InboundMessage, context: TContext, kind: RpcRemoteErrorKind, payload: unknown) {
+  private async replyError(
+    message: InboundMessage,
+    context: TContext,
+    kind: RpcRemoteErrorKind,
+    payload: unknown,
+  ) {
     let encoded;
     try {
       encoded = encode(payload);
@@ -200,8 +224,19 @@ export abstract class RpcServer<
     await this.publish(reply, message, context, true);
   }
 
-  private reply(message: InboundMessage, body: Uint8Array, contentType: string, headers: HeaderMap): OutboundMessage {
-    return { destination: message.replyTo!, body, contentType, headers, correlationId: message.correlationId };
+  private reply(
+    message: InboundMessage,
+    body: Uint8Array,
+    contentType: string,
+    headers: HeaderMap,
+  ): OutboundMessage {
+    return {
+      destination: message.replyTo!,
+      body,
+      contentType,
+      headers,
+      correlationId: message.correlationId,
+    };
   }
 
   private async publish(reply: OutboundMessage, message: InboundMessage, context: TContext, isError = false) {
@@ -222,7 +257,8 @@ export abstract class RpcServer<
       return ['internal', INTERNAL_ERROR];
     }
     const e = err as { status?: unknown; message?: unknown } | null;
-    if (e?.status === INTERNAL_ERROR.status && e.message === INTERNAL_ERROR.message) return ['internal', INTERNAL_ERROR];
+    if (e?.status === INTERNAL_ERROR.status && e.message === INTERNAL_ERROR.message)
+      return ['internal', INTERNAL_ERROR];
     return ['exception', err];
   }
 
@@ -235,7 +271,8 @@ export abstract class RpcServer<
       delay(timeout, false, { signal: abort.signal }).catch(() => false),
     ]);
     abort.abort();
-    if (!drained) this.logger.warn(`Closing with ${this.limit.load} handler(s) still running after ${timeout} ms`);
+    if (!drained)
+      this.logger.warn(`Closing with ${this.limit.load} handler(s) still running after ${timeout} ms`);
     await this.closeTransport();
     this._status$.next('disconnected');
   }
@@ -247,5 +284,9 @@ export abstract class RpcServer<
   /** Closes the connection. */
   protected abstract closeTransport(): Promise<void>;
   /** Publishes a reply to `reply.destination`, carrying `reply.correlationId` where the broker expects it. */
-  protected abstract publishReply(reply: OutboundMessage, request: InboundMessage, context: TContext): void | Promise<void>;
+  protected abstract publishReply(
+    reply: OutboundMessage,
+    request: InboundMessage,
+    context: TContext,
+  ): void | Promise<void>;
 }

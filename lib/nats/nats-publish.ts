@@ -2,7 +2,12 @@ import type { NatsConnection, PublishOptions } from '@nats-io/transport-node';
 import { RpcPayloadTooLargeError } from '../core/errors.js';
 
 /** Publishes, turning nats.js's max_payload refusal into `RpcPayloadTooLargeError`. */
-export function publish(nc: NatsConnection, subject: string, body: Uint8Array, options: PublishOptions): void {
+export function publish(
+  nc: NatsConnection,
+  subject: string,
+  body: Uint8Array,
+  options: PublishOptions,
+): void {
   try {
     nc.publish(subject, body, options);
   } catch (err) {

@@ -38,14 +38,19 @@ export class NatsRpcClient extends RpcClient<NatsRpcClientOptions> {
     });
     watchStatus(nc, (status) => {
       // Replies published while we are away are lost on core NATS: fail now instead of waiting out the timeout.
-      if (status === 'disconnected') this.pending.failAll((e) => new RpcConnectionError(`Connection lost while "${e.pattern}" was pending`));
+      if (status === 'disconnected')
+        this.pending.failAll(
+          (e) => new RpcConnectionError(`Connection lost while "${e.pattern}" was pending`),
+        );
       this.emitStatus(status);
     });
     void nc.closed().then((err) => {
       if (this.nc !== nc) return;
       this.nc = undefined;
       this.resetConnection();
-      this.pending.failAll((e) => new RpcConnectionError(`Connection closed while "${e.pattern}" was pending`, { cause: err }));
+      this.pending.failAll(
+        (e) => new RpcConnectionError(`Connection closed while "${e.pattern}" was pending`, { cause: err }),
+      );
       this.emitStatus('disconnected', err ?? undefined);
     });
     await nc.flush(); // the inbox subscription is live on the server once this resolves

@@ -24,7 +24,9 @@ export const DEFAULT_NATS_QUEUE = 'nestjs-broker-rpc';
 export const DEFAULT_NATS_MAX_RECONNECT_ATTEMPTS = -1;
 
 /** Splits our options from the ones nats.js takes. */
-export function natsConnectionOptions(options: NatsRpcServerOptions | NatsRpcClientOptions): NodeConnectionOptions {
+export function natsConnectionOptions(
+  options: NatsRpcServerOptions | NatsRpcClientOptions,
+): NodeConnectionOptions {
   const {
     queue: _queue,
     inboxPrefix,

@@ -20,7 +20,8 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
   }
 
   unwrap<T = NatsConnection>(): T {
-    if (!this.nc) throw new Error('Not initialized. Please call the "listen"/"startAllMicroservices" method first.');
+    if (!this.nc)
+      throw new Error('Not initialized. Please call the "listen"/"startAllMicroservices" method first.');
     return this.nc as T;
   }
 
@@ -34,7 +35,8 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
         nc.subscribe(route.destination, {
           ...(queue ? { queue } : {}),
           callback: (err, msg) => {
-            if (err) return this.logger.error(`Subscription to "${route.destination}" failed: ${err.message}`);
+            if (err)
+              return this.logger.error(`Subscription to "${route.destination}" failed: ${err.message}`);
             void this.onMessage(route, msg);
           },
         }),
@@ -59,7 +61,11 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
     if (!nc) throw new Error('The connection is closed');
     const msg = context.getMessage();
     publish(nc, reply.destination, reply.body, {
-      headers: writeHeaders(reply.headers, reply.contentType, msg.headers?.has(Headers.correlationId) ? reply.correlationId : undefined),
+      headers: writeHeaders(
+        reply.headers,
+        reply.contentType,
+        msg.headers?.has(Headers.correlationId) ? reply.correlationId : undefined,
+      ),
     });
   }
 

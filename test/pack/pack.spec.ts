@@ -12,7 +12,11 @@ const fixtures = join(import.meta.dirname, 'fixtures');
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
 
 async function npm(cwd: string, ...args: string[]) {
-  return exec('npm', args, { cwd, env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' }, maxBuffer: 1 << 24 });
+  return exec('npm', args, {
+    cwd,
+    env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' },
+    maxBuffer: 1 << 24,
+  });
 }
 
 /** A scratch project that installs only the packed tarball, its peers and one broker client. */
@@ -47,7 +51,9 @@ describe('packed package', () => {
     expect(files).toContain('dist/esm/nats/index.d.ts');
     expect(files).toContain('dist/cjs/kafka/index.d.ts');
     expect(files).toContain('dist/cjs/rabbitmq/index.js');
-    const unexpected = files.filter((f) => !/^(dist\/|docs\/wire-protocol\.md$|README\.md$|CHANGELOG\.md$|LICENSE$|package\.json$)/.test(f));
+    const unexpected = files.filter(
+      (f) => !/^(dist\/|docs\/wire-protocol\.md$|README\.md$|CHANGELOG\.md$|LICENSE$|package\.json$)/.test(f),
+    );
     expect(unexpected).toEqual([]);
     expect(files.filter((f) => f.endsWith('.map') || f.includes('.spec.'))).toEqual([]);
   });
@@ -63,11 +69,28 @@ describe('packed package', () => {
     ]);
     try {
       copyFileSync(join(fixtures, 'app.esm.mjs'), join(dir, 'app.mjs'));
-      const { stdout } = await exec(process.execPath, ['app.mjs'], { cwd: dir, env: { ...process.env, NATS_URL } });
+      const { stdout } = await exec(process.execPath, ['app.mjs'], {
+        cwd: dir,
+        env: { ...process.env, NATS_URL },
+      });
       expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({ sum: 6, errors: true });
 
       copyFileSync(join(fixtures, 'types.mts'), join(dir, 'types.mts'));
-      await exec(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', 'types.mts'], { cwd: dir });
+      await exec(
+        process.execPath,
+        [
+          tsc,
+          '--noEmit',
+          '--strict',
+          '--module',
+          'nodenext',
+          '--moduleResolution',
+          'nodenext',
+          '--skipLibCheck',
+          'types.mts',
+        ],
+        { cwd: dir },
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -84,13 +107,30 @@ describe('packed package', () => {
     ]);
     try {
       copyFileSync(join(fixtures, 'app.cjs.cjs'), join(dir, 'app.cjs'));
-      const { stdout } = await exec(process.execPath, ['app.cjs'], { cwd: dir, env: { ...process.env, NATS_URL } });
+      const { stdout } = await exec(process.execPath, ['app.cjs'], {
+        cwd: dir,
+        env: { ...process.env, NATS_URL },
+      });
       const result = JSON.parse(stdout.trim().split('\n').at(-1)!);
       expect(result).toMatchObject({ sum: 9, loaded: [], remoteError: true });
       expect(result.nest).toMatch(/^11\./);
 
       copyFileSync(join(fixtures, 'types.cts'), join(dir, 'types.cts'));
-      await exec(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', 'types.cts'], { cwd: dir });
+      await exec(
+        process.execPath,
+        [
+          tsc,
+          '--noEmit',
+          '--strict',
+          '--module',
+          'nodenext',
+          '--moduleResolution',
+          'nodenext',
+          '--skipLibCheck',
+          'types.cts',
+        ],
+        { cwd: dir },
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

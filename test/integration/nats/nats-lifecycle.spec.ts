@@ -40,7 +40,10 @@ describe('NATS lifecycle', () => {
     const prefix = `l${randomUUID().slice(0, 8)}`;
     const gate = new Gate();
     const server = new NatsRpcServer({ servers: NATS_URL, closeTimeout });
-    const app = await NestFactory.createMicroservice(slowModule(prefix, gate), { strategy: server, logger: false });
+    const app = await NestFactory.createMicroservice(slowModule(prefix, gate), {
+      strategy: server,
+      logger: false,
+    });
     await app.listen();
     apps.push(app);
     const client = new NatsRpcClient({ servers: NATS_URL });
@@ -57,7 +60,9 @@ describe('NATS lifecycle', () => {
     const closing = app.close().then(() => (closed = true));
     apps.splice(apps.indexOf(app), 1);
     // Once intake stops, a new request finds nobody.
-    await expect.poll(() => firstValueFrom(client.send(`${prefix}.double`, 1)).catch((e) => e)).toBeInstanceOf(RpcNoRespondersError);
+    await expect
+      .poll(() => firstValueFrom(client.send(`${prefix}.double`, 1)).catch((e) => e))
+      .toBeInstanceOf(RpcNoRespondersError);
     expect(closed).toBe(false);
     gate.open();
     await expect(inFlight).resolves.toBe(42);
@@ -66,7 +71,9 @@ describe('NATS lifecycle', () => {
 
   it('closes after closeTimeout even when a handler never finishes', async () => {
     const { prefix, gate, app, client } = await setup(200);
-    const stuck = firstValueFrom(client.send(`${prefix}.slow`, new RpcRecordBuilder(1).setTimeout(5_000).build())).catch((e) => e);
+    const stuck = firstValueFrom(
+      client.send(`${prefix}.slow`, new RpcRecordBuilder(1).setTimeout(5_000).build()),
+    ).catch((e) => e);
     await gate.entered;
     const started = Date.now();
     await app.close();
@@ -90,7 +97,9 @@ describe('NATS lifecycle', () => {
       let i = 0;
       while (!stop) {
         const n = i++;
-        const result = await firstValueFrom(client.send(`${prefix}.double`, new RpcRecordBuilder(n).setTimeout(3_000).build())).then(
+        const result = await firstValueFrom(
+          client.send(`${prefix}.double`, new RpcRecordBuilder(n).setTimeout(3_000).build()),
+        ).then(
           (r) => (r === n * 2 ? 'ok' : `wrong ${String(r)}`),
           (e) => (RpcError.is(e) ? e.code : `untyped ${String(e)}`),
         );
@@ -104,11 +113,15 @@ describe('NATS lifecycle', () => {
     await firstValueFrom(server.status.pipe(filter((s) => s === 'connected')));
     await firstValueFrom(client.status.pipe(filter((s) => s === 'connected')));
     const before = outcomes.length;
-    await expect.poll(() => outcomes.slice(before).filter((o) => o === 'ok').length, { timeout: 15_000 }).toBeGreaterThan(20);
+    await expect
+      .poll(() => outcomes.slice(before).filter((o) => o === 'ok').length, { timeout: 15_000 })
+      .toBeGreaterThan(20);
     stop = true;
     await traffic;
 
-    const unexpected = outcomes.filter((o) => o !== 'ok' && o !== 'RPC_CONNECTION' && o !== 'RPC_TIMEOUT' && o !== 'RPC_NO_RESPONDERS');
+    const unexpected = outcomes.filter(
+      (o) => o !== 'ok' && o !== 'RPC_CONNECTION' && o !== 'RPC_TIMEOUT' && o !== 'RPC_NO_RESPONDERS',
+    );
     expect(unexpected).toEqual([]);
     expect(outcomes.at(-1)).toBe('ok');
   }, 60_000);

@@ -34,7 +34,13 @@ describe('NATS transport', () => {
     });
     await app.listen();
 
-    @Module({ imports: [ClientsModule.register([{ name: 'MATH', customClass: NatsRpcClient, options: { servers: NATS_URL } }])] })
+    @Module({
+      imports: [
+        ClientsModule.register([
+          { name: 'MATH', customClass: NatsRpcClient, options: { servers: NATS_URL } },
+        ]),
+      ],
+    })
     class ClientModule {}
     const clientApp = await NestFactory.createApplicationContext(ClientModule, { logger: false });
     client = clientApp.get('MATH');
@@ -55,14 +61,22 @@ describe('NATS transport', () => {
   });
 
   it('streams every emitted value and completes', async () => {
-    await expect(lastValueFrom(client.send(`${prefix}.stream`, [1, 2, 3]).pipe(toArray()))).resolves.toEqual([1, 2, 3]);
-    await expect(lastValueFrom(client.send(`${prefix}.stream.slow`, 4).pipe(toArray()))).resolves.toEqual([0, 1, 2, 3]);
-    await expect(lastValueFrom(client.send(`${prefix}.stream.empty`, 0).pipe(toArray()))).resolves.toEqual([]);
+    await expect(lastValueFrom(client.send(`${prefix}.stream`, [1, 2, 3]).pipe(toArray()))).resolves.toEqual([
+      1, 2, 3,
+    ]);
+    await expect(lastValueFrom(client.send(`${prefix}.stream.slow`, 4).pipe(toArray()))).resolves.toEqual([
+      0, 1, 2, 3,
+    ]);
+    await expect(lastValueFrom(client.send(`${prefix}.stream.empty`, 0).pipe(toArray()))).resolves.toEqual(
+      [],
+    );
   });
 
   it('keeps payload types: strings, bytes, objects, null', async () => {
     await expect(firstValueFrom(client.send(`${prefix}.echo`, '42'))).resolves.toBe('42');
-    await expect(firstValueFrom(client.send(`${prefix}.echo`, { a: [1, { b: null }] }))).resolves.toEqual({ a: [1, { b: null }] });
+    await expect(firstValueFrom(client.send(`${prefix}.echo`, { a: [1, { b: null }] }))).resolves.toEqual({
+      a: [1, { b: null }],
+    });
     await expect(firstValueFrom(client.send(`${prefix}.echo`, null))).resolves.toBeNull();
     const reversed = await firstValueFrom(client.send<Buffer>(`${prefix}.bytes`, Buffer.from([1, 2, 3])));
     expect(Buffer.isBuffer(reversed)).toBe(true);
@@ -104,7 +118,9 @@ describe('NATS transport', () => {
     const seen: number[] = [];
     const err = await lastValueFrom(client.send<number>(`${prefix}.stream.error`, {}).pipe()).catch((e) => e);
     await new Promise<void>((resolve) =>
-      client.send<number>(`${prefix}.stream.error`, {}).subscribe({ next: (v) => seen.push(v), error: () => resolve() }),
+      client
+        .send<number>(`${prefix}.stream.error`, {})
+        .subscribe({ next: (v) => seen.push(v), error: () => resolve() }),
     );
     expect(seen).toEqual([1, 2]);
     expect(err).toBeInstanceOf(RpcRemoteError);
@@ -112,7 +128,9 @@ describe('NATS transport', () => {
   });
 
   it('rejects a bad DTO through ValidationPipe with a typed remote error', async () => {
-    await expect(firstValueFrom(client.send(`${prefix}.order`, { sku: 'A1', quantity: 2 }))).resolves.toBe('2 x A1');
+    await expect(firstValueFrom(client.send(`${prefix}.order`, { sku: 'A1', quantity: 2 }))).resolves.toBe(
+      '2 x A1',
+    );
     const err = await firstValueFrom(client.send(`${prefix}.order`, { sku: 7, quantity: 0 })).catch((e) => e);
     expect(err).toBeInstanceOf(RpcRemoteError);
     expect(err.error).toEqual({ code: 'E_VALIDATION', fields: ['sku', 'quantity'] });
@@ -179,7 +197,9 @@ describe('NATS transport', () => {
       gate.open();
 
       gate.reset();
-      const forever = firstValueFrom(short.send(`${prefix}.slow`, new RpcRecordBuilder(7).setTimeout(0).build()));
+      const forever = firstValueFrom(
+        short.send(`${prefix}.slow`, new RpcRecordBuilder(7).setTimeout(0).build()),
+      );
       await gate.entered;
       gate.open();
       await expect(forever).resolves.toBe(7);

@@ -41,7 +41,11 @@ describe('NATS topology', () => {
     await Promise.all(apps.splice(0).map((a) => a.close()));
   });
 
-  async function startServers(prefix: string, counts: Map<string, number>, options: Partial<NatsRpcServerOptions>[]) {
+  async function startServers(
+    prefix: string,
+    counts: Map<string, number>,
+    options: Partial<NatsRpcServerOptions>[],
+  ) {
     for (const [i, opts] of options.entries()) {
       const app = await NestFactory.createMicroservice(countingModule(prefix, `s${i}`, counts), {
         strategy: new NatsRpcServer({ servers: NATS_URL, ...opts }),
@@ -67,7 +71,9 @@ describe('NATS topology', () => {
     const prefix = `q${randomUUID().slice(0, 8)}`;
     const counts = new Map<string, number>();
     const client = await startServers(prefix, counts, [{ queue: false }, { queue: false }]);
-    const replies = await Promise.all(Array.from({ length: 10 }, () => firstValueFrom(client.send(`${prefix}.who`, {}))));
+    const replies = await Promise.all(
+      Array.from({ length: 10 }, () => firstValueFrom(client.send(`${prefix}.who`, {}))),
+    );
     expect(replies.every((r) => r === 's0' || r === 's1')).toBe(true);
     await expect.poll(() => (counts.get('s0') ?? 0) + (counts.get('s1') ?? 0)).toBe(20);
     expect(counts.get('s0')).toBe(10);
@@ -79,7 +85,9 @@ describe('NATS topology', () => {
     const counts = new Map<string, number>();
     // Different server-wide groups, same handler-level group: still one answer per request.
     const client = await startServers(prefix, counts, [{ queue: 'a' }, { queue: 'b' }]);
-    await Promise.all(Array.from({ length: 20 }, () => firstValueFrom(client.send(`${prefix}.own-queue`, {}))));
+    await Promise.all(
+      Array.from({ length: 20 }, () => firstValueFrom(client.send(`${prefix}.own-queue`, {}))),
+    );
     expect((counts.get('own:s0') ?? 0) + (counts.get('own:s1') ?? 0)).toBe(20);
     await Promise.all(Array.from({ length: 5 }, () => firstValueFrom(client.send(`${prefix}.who`, {}))));
     expect((counts.get('s0') ?? 0) + (counts.get('s1') ?? 0)).toBe(10);
@@ -88,7 +96,9 @@ describe('NATS topology', () => {
   it('refuses an oversize request with RpcPayloadTooLargeError and an oversize reply with a typed remote error', async () => {
     const prefix = `q${randomUUID().slice(0, 8)}`;
     const client = await startServers(prefix, new Map(), [{}]);
-    const err = await firstValueFrom(client.send(`${prefix}.size`, 'y'.repeat(2 * 1024 * 1024))).catch((e) => e);
+    const err = await firstValueFrom(client.send(`${prefix}.size`, 'y'.repeat(2 * 1024 * 1024))).catch(
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(RpcPayloadTooLargeError);
     expect(err.limit).toBeGreaterThan(0);
     const remote = await firstValueFrom(client.send(`${prefix}.size`, 'y')).catch((e) => e);

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { CONTENT_TYPE_BYTES, CONTENT_TYPE_JSON, CONTENT_TYPE_TEXT, decode, DecodeError, encode } from '../../../lib/core/codec.js';
+import {
+  CONTENT_TYPE_BYTES,
+  CONTENT_TYPE_JSON,
+  CONTENT_TYPE_TEXT,
+  decode,
+  DecodeError,
+  encode,
+} from '../../../lib/core/codec.js';
 
 describe('codec', () => {
   it('sends bytes raw, strings as UTF-8 text and the rest as JSON', () => {

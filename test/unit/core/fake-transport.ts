@@ -13,7 +13,8 @@ export class FakeBroker {
   maxPayload = Infinity;
 
   deliver(msg: OutboundMessage): void {
-    if (msg.body.length > this.maxPayload) throw new RpcPayloadTooLargeError(msg.destination, msg.body.length, this.maxPayload);
+    if (msg.body.length > this.maxPayload)
+      throw new RpcPayloadTooLargeError(msg.destination, msg.body.length, this.maxPayload);
     this.published.push(msg);
     const target = this.routes.get(msg.destination) ?? this.inboxes.get(msg.destination);
     if (target) queueMicrotask(() => target(msg));

@@ -57,7 +57,12 @@ describe('PendingReplies', () => {
     const failures: Error[] = [];
     const table = new PendingReplies(() => new Error('timeout'));
     for (const id of ['a', 'b', 'c']) table.add(request(id, 0, failures));
-    expect(table.failAll(() => new Error('x'), (e) => e.correlationId !== 'b')).toBe(2);
+    expect(
+      table.failAll(
+        () => new Error('x'),
+        (e) => e.correlationId !== 'b',
+      ),
+    ).toBe(2);
     expect(table.size).toBe(1);
     expect(table.failAll(() => new Error('y'))).toBe(1);
     expect(failures.map((e) => e.message)).toEqual(['x', 'x', 'y']);

@@ -38,7 +38,14 @@ describe('streamReplies', () => {
   });
 
   it('sends the values before an error, then the error', async () => {
-    expect(await frames(concat(of(1), throwError(() => 'boom')))).toEqual([
+    expect(
+      await frames(
+        concat(
+          of(1),
+          throwError(() => 'boom'),
+        ),
+      ),
+    ).toEqual([
       { type: 'value', value: 1, final: false },
       { type: 'error', error: 'boom' },
     ]);

@@ -49,7 +49,10 @@ class TestController {
 class TestModule {}
 
 async function start(broker: FakeBroker, options = {}): Promise<INestMicroservice> {
-  const app = await NestFactory.createMicroservice(TestModule, { strategy: new FakeServer(broker, options), logger: false });
+  const app = await NestFactory.createMicroservice(TestModule, {
+    strategy: new FakeServer(broker, options),
+    logger: false,
+  });
   await app.listen();
   return app;
 }
@@ -144,7 +147,10 @@ describe('RpcClient and RpcServer over a fake transport', () => {
     @Module({ controllers: [ObjectPatterns] })
     class ObjectModule {}
     const broker = new FakeBroker();
-    const app = await NestFactory.createMicroservice(ObjectModule, { strategy: new FakeServer(broker), logger: false });
+    const app = await NestFactory.createMicroservice(ObjectModule, {
+      strategy: new FakeServer(broker),
+      logger: false,
+    });
     await expect(app.listen()).rejects.toBeInstanceOf(RpcInvalidPatternError);
     await app.close();
 
