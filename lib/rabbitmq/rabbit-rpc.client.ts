@@ -92,9 +92,12 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
 
   protected async closeTransport(): Promise<void> {
     const link = this.link;
+    const ch = this.channel;
     this.link = undefined;
     this.channel = undefined;
     this.gate.reset();
+    // Channel first, so events published just before close are not overtaken by the connection's close.
+    await ch?.close().catch(() => undefined);
     await link?.close();
   }
 

@@ -119,9 +119,13 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
 
   protected async closeTransport(): Promise<void> {
     const link = this.link;
+    const ch = this.channel;
     this.link = undefined;
     this.channel = undefined;
     this.gate.reset();
+    // Channel first: its close goes out behind its own replies and acks, and close-ok means the broker
+    // has them. Closing only the connection can overtake frames still queued on the channel.
+    await ch?.close().catch(() => undefined);
     await link?.close();
   }
 

@@ -1,0 +1,281 @@
+import { Controller, Module, type INestMicroservice } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
+import amqp from 'amqplib';
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { firstValueFrom, toArray } from 'rxjs';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { RpcConnectionError, RpcError, RpcRecordBuilder } from '../../../lib/index.js';
+import type { RpcStatus } from '../../../lib/index.js';
+import { RabbitRpcClient, type RabbitRpcContext, RabbitRpcServer } from '../../../lib/rabbitmq/index.js';
+import { AMQP_URL } from '../brokers.js';
+import { rabbitmqctl } from '../support/rabbitmqctl.js';
+import { restartBroker } from '../support/restart-broker.js';
+import { Gate } from '../support/sync.js';
+
+const created = new Set<string>();
+
+function slowModule(prefix: string, gate: Gate, served: string[] = [], name = 'in-process') {
+  @Controller()
+  class Slow {
+    @MessagePattern(`${prefix}.slow`)
+    async slow(@Payload() n: number) {
+      await gate.pass();
+      return n * 2;
+    }
+    @MessagePattern(`${prefix}.double`)
+    double(@Payload() n: number) {
+      return n * 2;
+    }
+    @MessagePattern(`${prefix}.work`)
+    work(@Payload() data: unknown, @Ctx() ctx: RabbitRpcContext) {
+      served.push(name);
+      return { data, servedBy: name, redelivered: ctx.isRedelivered() };
+    }
+  }
+  @Module({ controllers: [Slow] })
+  class SlowModule {}
+  for (const p of ['slow', 'double', 'work']) created.add(`${prefix}.${p}`);
+  return SlowModule;
+}
+
+/** Records status events with timestamps, and lets a test await the next one of a kind. */
+class StatusLog {
+  readonly events: Array<{ status: RpcStatus; at: number }> = [];
+  private waiters: Array<{ status: RpcStatus; after: number; resolve: (at: number) => void }> = [];
+  constructor(target: { on(event: RpcStatus, cb: (...args: any[]) => void): void }) {
+    for (const status of ['connected', 'disconnected', 'reconnecting', 'blocked', 'unblocked'] as const) {
+      target.on(status, () => this.record(status));
+    }
+  }
+  private record(status: RpcStatus) {
+    const at = Date.now();
+    this.events.push({ status, at });
+    for (const w of [...this.waiters]) {
+      if (w.status === status && at >= w.after) {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        w.resolve(at);
+      }
+    }
+  }
+  /** Resolves with the time of the first `status` event at or after `after`. */
+  next(status: RpcStatus, after = 0): Promise<number> {
+    const seen = this.events.find((e) => e.status === status && e.at >= after);
+    if (seen) return Promise.resolve(seen.at);
+    return new Promise((resolve) => this.waiters.push({ status, after, resolve }));
+  }
+}
+
+describe('RabbitMQ lifecycle', () => {
+  const apps: INestMicroservice[] = [];
+  const clients: RabbitRpcClient[] = [];
+  const children: ChildProcess[] = [];
+
+  afterEach(async () => {
+    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await Promise.all(apps.splice(0).map((a) => a.close()));
+  });
+
+  afterAll(async () => {
+    const conn = await amqp.connect(AMQP_URL);
+    const ch = await conn.createChannel();
+    for (const q of created) await ch.deleteQueue(q).catch(() => undefined);
+    await conn.close();
+  });
+
+  async function server(
+    prefix: string,
+    gate: Gate,
+    opts: { closeTimeout?: number; served?: string[]; name?: string } = {},
+  ) {
+    const s = new RabbitRpcServer({ urls: [AMQP_URL], closeTimeout: opts.closeTimeout });
+    const app = await NestFactory.createMicroservice(slowModule(prefix, gate, opts.served, opts.name), {
+      strategy: s,
+      logger: false,
+    });
+    await app.listen();
+    apps.push(app);
+    return { app, server: s };
+  }
+
+  async function client(options: ConstructorParameters<typeof RabbitRpcClient>[0] = {}) {
+    const c = new RabbitRpcClient({ urls: [AMQP_URL], ...options });
+    clients.push(c);
+    await c.connect();
+    return c;
+  }
+
+  it('on close stops consuming but lets in-flight handlers reply and ack', async () => {
+    const prefix = `l${randomUUID().slice(0, 8)}`;
+    const gate = new Gate();
+    const { app } = await server(prefix, gate);
+    const c = await client();
+    const inFlight = firstValueFrom(c.send(`${prefix}.slow`, 21));
+    await gate.entered;
+    let closed = false;
+    const closing = app.close().then(() => (closed = true));
+    apps.splice(apps.indexOf(app), 1);
+
+    const conn = await amqp.connect(AMQP_URL);
+    const ch = await conn.createChannel();
+    // Once intake stops, the queue has no consumer, while the in-flight request is still being handled.
+    await expect.poll(async () => (await ch.checkQueue(`${prefix}.slow`)).consumerCount).toBe(0);
+    expect(closed).toBe(false);
+    gate.open();
+    await expect(inFlight).resolves.toBe(42);
+    await closing;
+    // acked before the connection closed: nothing went back to the queue
+    expect((await ch.checkQueue(`${prefix}.slow`)).messageCount).toBe(0);
+    await conn.close();
+  });
+
+  it('redelivers the request of a worker killed mid-handler to another worker; the caller gets exactly one reply', async () => {
+    const prefix = `k${randomUUID().slice(0, 8)}`;
+    const pattern = `${prefix}.work`;
+    const worker = fork(
+      fileURLToPath(new URL('./fixtures/stuck-worker.ts', import.meta.url)),
+      [AMQP_URL, pattern],
+      {
+        execArgv: ['--import', './scripts/register-ts.mjs'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      },
+    );
+    children.push(worker);
+    const messages: Array<{ type: string; [k: string]: unknown }> = [];
+    const next = (type: string) =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        const found = messages.find((m) => m.type === type);
+        if (found) return resolve(found);
+        const onMessage = (m: any) => {
+          messages.push(m);
+          if (m.type === type) {
+            worker.off('message', onMessage);
+            resolve(m);
+          }
+        };
+        worker.on('message', onMessage);
+        worker.once('exit', (code, signal) =>
+          reject(new Error(`worker exited (${code ?? signal}) before "${type}"`)),
+        );
+      });
+    await next('ready');
+
+    const c = await client();
+    const replies = firstValueFrom(c.send(pattern, { job: 7 }).pipe(toArray()));
+    const started = await next('started');
+    expect(started).toMatchObject({ data: { job: 7 }, redelivered: false });
+
+    // The second worker comes up while the first holds the request unacked.
+    const served: string[] = [];
+    await server(prefix, new Gate(), { served, name: 'second' });
+    worker.kill('SIGKILL');
+    await once(worker, 'exit');
+
+    const all = await replies;
+    expect(all).toEqual([{ data: { job: 7 }, servedBy: 'second', redelivered: true }]);
+    expect(served).toEqual(['second']);
+    expect(c.pendingCount).toBe(0);
+  }, 60_000);
+
+  it('reports blocked/unblocked from RabbitMQ flow control and holds requests until unblocked', async () => {
+    const prefix = `b${randomUUID().slice(0, 8)}`;
+    const gate = new Gate();
+    await server(prefix, gate);
+    const c = await client();
+    const status = new StatusLog(c);
+    await expect(firstValueFrom(c.send(`${prefix}.double`, 1))).resolves.toBe(2);
+    let during: Array<Promise<number>> = [];
+    let whileBlocked: Array<Promise<number>> = [];
+    try {
+      // A memory high watermark of 0 raises the memory alarm: RabbitMQ blocks every publishing connection.
+      await rabbitmqctl('set_vm_memory_high_watermark', '0');
+      during = Array.from({ length: 20 }, (_, i) => firstValueFrom(c.send(`${prefix}.double`, i)));
+      await status.next('blocked');
+      // sent once the client knows: they wait in the client instead of piling into the socket
+      whileBlocked = Array.from({ length: 20 }, (_, i) =>
+        firstValueFrom(c.send(`${prefix}.double`, 100 + i)),
+      );
+      expect(c.pendingCount).toBe(40);
+    } finally {
+      await rabbitmqctl('set_vm_memory_high_watermark', '0.4');
+    }
+    await status.next('unblocked');
+    await expect(Promise.all(during)).resolves.toEqual(Array.from({ length: 20 }, (_, i) => 2 * i));
+    await expect(Promise.all(whileBlocked)).resolves.toEqual(
+      Array.from({ length: 20 }, (_, i) => 2 * (100 + i)),
+    );
+    expect(c.pendingCount).toBe(0);
+  }, 60_000);
+
+  it('survives a broker restart: pending requests fail at once, both sides reconnect and serve again', async () => {
+    const prefix = `r${randomUUID().slice(0, 8)}`;
+    const gate = new Gate();
+    const { server: srv } = await server(prefix, gate);
+    const c = await client();
+    const clientStatus = new StatusLog(c);
+    const serverStatus = new StatusLog(srv);
+    await expect(firstValueFrom(c.send(`${prefix}.double`, 1))).resolves.toBe(2);
+
+    // A request held open by the handler when the broker goes away.
+    const held = firstValueFrom(c.send(`${prefix}.slow`, 1)).catch((e) => ({ error: e, at: Date.now() }));
+    await gate.entered;
+
+    // Traffic throughout: 8 loops of requests until both sides are back.
+    const outcomes: Array<{ ok: boolean; error?: unknown; at: number }> = [];
+    let traffic = true;
+    const loops = Array.from({ length: 8 }, async (_, i) => {
+      let n = i;
+      while (traffic) {
+        const record = new RpcRecordBuilder(n++).setTimeout(5_000).build();
+        try {
+          await firstValueFrom(c.send(`${prefix}.double`, record));
+          outcomes.push({ ok: true, at: Date.now() });
+        } catch (error) {
+          outcomes.push({ ok: false, error, at: Date.now() });
+          await new Promise((r) => setTimeout(r, 20)); // back off a little while it is down (not synchronisation)
+        }
+      }
+    });
+
+    const t0 = Date.now();
+    const restarting = restartBroker('rabbitmq');
+    const down = await clientStatus.next('disconnected', t0);
+    const heldResult = (await held) as { error: unknown; at: number };
+    expect(heldResult.error).toBeInstanceOf(RpcConnectionError);
+    expect(heldResult.at - down).toBeLessThan(1_000);
+    gate.open();
+
+    await restarting;
+    const brokerBack = Date.now();
+    const [clientUp, serverUp] = await Promise.all([
+      clientStatus.next('connected', down),
+      serverStatus.next('connected', down),
+    ]);
+    traffic = false;
+    await Promise.all(loops);
+    console.log(
+      `broker restart: ${brokerBack - t0} ms (stop+start); client reconnected ${clientUp - down} ms after its disconnect,` +
+        ` ${clientUp - brokerBack} ms after the restart script returned; server ${serverUp - down} / ${serverUp - brokerBack} ms`,
+    );
+    expect(clientStatus.events.map((e) => e.status)).toContain('reconnecting');
+    expect(serverStatus.events.map((e) => e.status)).toContain('disconnected');
+
+    // Every failure was a typed, fast failure (connection lost, or no queue yet while the server redeclares).
+    const failures = outcomes.filter((o) => !o.ok);
+    expect(failures.length).toBeGreaterThan(0);
+    for (const f of failures) {
+      expect(RpcError.is(f.error, 'RPC_CONNECTION') || RpcError.is(f.error, 'RPC_NO_RESPONDERS')).toBe(true);
+    }
+
+    // After recovery: the server redeclared its (non-durable) queues and consumes; new requests succeed.
+    const after = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => firstValueFrom(c.send(`${prefix}.double`, i))),
+    );
+    expect(after).toEqual(Array.from({ length: 50 }, (_, i) => i * 2));
+    expect(c.pendingCount).toBe(0);
+  }, 180_000);
+});
