@@ -12,7 +12,9 @@ export class SumDto {
 @Controller()
 export class MathController {
   @MessagePattern('math.sum')
-  @UsePipes(new ValidationPipe({ exceptionFactory: (errors) => new RpcException({ code: 'E_VALIDATION', errors }) }))
+  @UsePipes(
+    new ValidationPipe({ exceptionFactory: (errors) => new RpcException({ code: 'E_VALIDATION', errors }) }),
+  )
   sum(@Payload() dto: SumDto, @Ctx() ctx: NatsRpcContext): RpcResponse<number> {
     const total = dto.numbers.reduce((a, b) => a + b, 0);
     return new RpcResponse(total, { headers: { 'x-tenant': ctx.getHeaders()['x-tenant'] ?? 'none' } });

@@ -2,8 +2,14 @@ import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { firstValueFrom, lastValueFrom } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { RpcConnectionError, RpcInvalidPatternError, RpcRemoteError } from '../../../lib/core/errors.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  RpcConnectionError,
+  RpcInvalidPatternError,
+  RpcRemoteError,
+  RpcTimeoutError,
+} from '../../../lib/core/errors.js';
+import { DEFAULT_TIMEOUT } from '../../../lib/core/options.js';
 import { Headers } from '../../../lib/core/wire.js';
 import { FakeBroker, FakeClient, FakeServer } from './fake-transport.js';
 
@@ -172,5 +178,50 @@ describe('RpcClient and RpcServer over a fake transport', () => {
     const reply = broker.published.find((m) => m.destination === 'inbox')!;
     expect(reply.headers[Headers.stream]).toBeUndefined();
     expect(reply.contentType).toBe('text/plain; charset=utf-8');
+  });
+});
+
+describe('RpcClient defaults and options', () => {
+  it('times out after DEFAULT_TIMEOUT when neither client nor call sets one', async () => {
+    vi.useFakeTimers();
+    try {
+      const client = new FakeClient(new FakeBroker()); // nobody serves 'void', so no reply ever comes
+      const result = firstValueFrom(client.send('void', 1)).catch((e) => e);
+      await vi.advanceTimersByTimeAsync(DEFAULT_TIMEOUT - 1);
+      expect(client.pendingCount).toBe(1);
+      await vi.advanceTimersByTimeAsync(1);
+      const err = await result;
+      expect(err).toBeInstanceOf(RpcTimeoutError);
+      expect(err.timeoutMs).toBe(30_000);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('refuses a negative client timeout', () => {
+    expect(() => new FakeClient(new FakeBroker(), { timeout: -5 })).toThrow(RangeError);
+  });
+
+  it('runs the serializer and deserializer on payloads, without an envelope', async () => {
+    const broker = new FakeBroker();
+    const app = await NestFactory.createMicroservice(TestModule, {
+      strategy: new FakeServer(broker, {
+        deserializer: { deserialize: (v: { wrapped: unknown }) => v.wrapped },
+        serializer: { serialize: (v: unknown) => ({ reply: v }) },
+      }),
+      logger: false,
+    });
+    await app.listen();
+    try {
+      const client = new FakeClient(broker, {
+        serializer: { serialize: (v: unknown) => ({ wrapped: v }) },
+        deserializer: { deserialize: (v: { reply: unknown }) => v.reply },
+      });
+      await expect(firstValueFrom(client.send('echo', [1, 2]))).resolves.toEqual([1, 2]);
+      const request = broker.published.find((m) => m.destination === 'echo')!;
+      expect(JSON.parse(Buffer.from(request.body).toString())).toEqual({ wrapped: [1, 2] });
+    } finally {
+      await app.close();
+    }
   });
 });
