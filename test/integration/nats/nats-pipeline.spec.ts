@@ -14,7 +14,7 @@ import {
   UseInterceptors,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { BaseRpcExceptionFilter, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
+import { BaseRpcExceptionFilter, MessagePattern, Payload } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
 import { firstValueFrom, map, type Observable, throwError } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
