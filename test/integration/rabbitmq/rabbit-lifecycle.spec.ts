@@ -188,17 +188,15 @@ describe('RabbitMQ lifecycle', () => {
     const c = await client();
     const status = new StatusLog(c);
     await expect(firstValueFrom(c.send(`${prefix}.double`, 1))).resolves.toBe(2);
-    let during: Array<Promise<number>> = [];
-    let whileBlocked: Array<Promise<number>> = [];
+    const during: Array<Promise<number>> = [];
+    const whileBlocked: Array<Promise<number>> = [];
     try {
       // A memory high watermark of 0 raises the memory alarm: RabbitMQ blocks every publishing connection.
       await rabbitmqctl('set_vm_memory_high_watermark', '0');
-      during = Array.from({ length: 20 }, (_, i) => firstValueFrom(c.send(`${prefix}.double`, i)));
+      for (let i = 0; i < 20; i++) during.push(firstValueFrom(c.send(`${prefix}.double`, i)));
       await status.next('blocked');
       // sent once the client knows: they wait in the client instead of piling into the socket
-      whileBlocked = Array.from({ length: 20 }, (_, i) =>
-        firstValueFrom(c.send(`${prefix}.double`, 100 + i)),
-      );
+      for (let i = 0; i < 20; i++) whileBlocked.push(firstValueFrom(c.send(`${prefix}.double`, 100 + i)));
       expect(c.pendingCount).toBe(40);
     } finally {
       await rabbitmqctl('set_vm_memory_high_watermark', '0.4');

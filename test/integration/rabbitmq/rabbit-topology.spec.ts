@@ -106,8 +106,9 @@ describe('RabbitMQ topology', () => {
         return n * 2;
       }
       @EventPattern(`${prefix}.audit.*`)
-      audit(@Payload() data: unknown, @Ctx() ctx: RabbitRpcContext): void {
-        log.record(ctx.getRoutingKey(), data);
+      // Nest 12 types event handlers as (data, ...args: unknown[])
+      audit(@Payload() data: unknown, @Ctx() ctx: unknown): void {
+        log.record((ctx as RabbitRpcContext).getRoutingKey(), data);
       }
     }
     @Module({ controllers: [TopicController] })
@@ -285,7 +286,7 @@ describe('RabbitMQ topology', () => {
     @Controller()
     class Dlx {
       @EventPattern(events)
-      onEvent(): void {}
+      onEvent(@Payload() _data: unknown): void {}
       @MessagePattern(requests)
       onRequest(@Payload() data: unknown): unknown {
         return data;
