@@ -1,0 +1,318 @@
+import { DEFAULT_MAX_CONCURRENCY } from '../core/options.js';
+import { describe } from '../core/rpc-client.js';
+import { RpcServer, type Route } from '../core/rpc-server.js';
+import { Headers, type InboundMessage, type OutboundMessage } from '../core/wire.js';
+import type { Assignment, DriverAdmin, DriverConsumer, DriverProducer, KafkaRecord } from './kafka-driver.js';
+import { replyHeaders, replyRouteOf } from './kafka-headers.js';
+import { PayloadLimits } from './kafka-publish.js';
+import { KafkaRpcContext } from './kafka-rpc.context.js';
+import {
+  checkPositiveInt,
+  clientIdOf,
+  DEFAULT_KAFKA_HEARTBEAT_INTERVAL,
+  DEFAULT_KAFKA_REQUEST_PARTITIONS,
+  DEFAULT_KAFKA_SERVER_MAX_WAIT,
+  DEFAULT_KAFKA_SESSION_TIMEOUT,
+  DEFAULT_KAFKA_JOIN_TIMEOUT,
+  type KafkaRpcServerOptions,
+} from './kafka-rpc.options.js';
+import { checkTopicName, ensureTopics } from './kafka-topics.js';
+import { createKafkajsDriver } from './kafkajs-driver.js';
+import { PartitionWindow } from './partition-window.js';
+import { ProduceQueue } from './produce-queue.js';
+
+const EMPTY = new Uint8Array(0);
+const COMMIT_RETRY_MS = 250;
+
+/** What `unwrap()` returns: the transport's handles on the Kafka client library, behind the driver interface. */
+export interface KafkaServerHandles {
+  admin: DriverAdmin;
+  producer: DriverProducer;
+  consumer?: DriverConsumer;
+}
+
+/**
+ * Kafka transport server. One consumer group per service (`consumer.groupId`); each request topic
+ * is a pattern. Requests of every partition, and within one partition, run concurrently up to
+ * `maxConcurrency`; per partition only the contiguous prefix of finished offsets is committed.
+ * Replies go to the request's `reply_to` topic with its `correlation_id`, or Nest/Spring-style
+ * to `kafka_replyTopic` / `kafka_replyPartition` with `kafka_correlationId`.
+ */
+export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcContext> {
+  private readonly groupId: string;
+  private readonly maxInFlight: number;
+  private admin?: DriverAdmin;
+  private producer?: DriverProducer;
+  private consumer?: DriverConsumer;
+  private queue?: ProduceQueue;
+  private limits?: PayloadLimits;
+  private topics: string[] = [];
+  private patternOf = new Map<string, string>();
+  private readonly windows = new Map<string, PartitionWindow>();
+  /** Where the group had no committed offset at start: the end offsets to begin from, on the first join only. */
+  private initialOffsets?: Map<string, string>;
+  private stopping = false;
+  private recovering = false;
+  private commitScheduled = false;
+  private committing?: Promise<void>;
+  private commitRetry?: NodeJS.Timeout;
+
+  constructor(options: KafkaRpcServerOptions) {
+    super(options);
+    if (!options?.client?.brokers?.length) throw new TypeError('KafkaRpcServer needs client.brokers');
+    checkPositiveInt('maxInFlightPerPartition', options.maxInFlightPerPartition);
+    checkPositiveInt('topics.numPartitions', options.topics?.numPartitions);
+    this.groupId = options.consumer?.groupId || clientIdOf(options);
+    this.maxInFlight = options.maxInFlightPerPartition ?? options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
+  }
+
+  unwrap<T = KafkaServerHandles>(): T {
+    if (!this.admin || !this.producer) {
+      throw new Error('Not initialized. Please call the "listen"/"startAllMicroservices" method first.');
+    }
+    return { admin: this.admin, producer: this.producer, consumer: this.consumer } as T;
+  }
+
+  protected async startTransport(routes: Route[]): Promise<void> {
+    for (const route of routes) {
+      checkTopicName(route.destination);
+      if (!this.patternOf.has(route.destination)) this.patternOf.set(route.destination, route.pattern);
+    }
+    this.topics = [...this.patternOf.keys()];
+    const driver = createKafkajsDriver(this.options.client, this.constructor.name);
+    const admin = driver.admin();
+    const producer = driver.producer(this.options.producer ?? {});
+    this.admin = admin;
+    this.producer = producer;
+    this.limits = new PayloadLimits(driver, () => this.admin);
+    this.queue = new ProduceQueue(
+      (records) => producer.send(records),
+      (err) => driver.errorKind(err) === 'too-large',
+    );
+    try {
+      await admin.connect();
+      await producer.connect();
+      if (this.topics.length === 0) return;
+      const topicOptions = this.options.topics ?? {};
+      await ensureTopics(
+        driver,
+        admin,
+        this.topics.map((topic) => ({
+          topic,
+          numPartitions: topicOptions.numPartitions ?? DEFAULT_KAFKA_REQUEST_PARTITIONS,
+          replicationFactor: topicOptions.replicationFactor ?? -1,
+        })),
+        topicOptions.create !== false,
+      );
+      this.initialOffsets = await this.startingOffsets();
+      const c = this.options.consumer ?? {};
+      const consumer = driver.consumer({
+        groupId: this.groupId,
+        sessionTimeout: c.sessionTimeout ?? DEFAULT_KAFKA_SESSION_TIMEOUT,
+        heartbeatInterval: c.heartbeatInterval ?? DEFAULT_KAFKA_HEARTBEAT_INTERVAL,
+        ...(c.rebalanceTimeout !== undefined ? { rebalanceTimeout: c.rebalanceTimeout } : {}),
+        maxWaitTimeInMs: c.maxWaitTimeInMs ?? DEFAULT_KAFKA_SERVER_MAX_WAIT,
+        ...(c.maxBytesPerPartition !== undefined ? { maxBytesPerPartition: c.maxBytesPerPartition } : {}),
+      });
+      this.consumer = consumer;
+      // From the beginning only matters for partitions nobody ever committed and we did not position:
+      // partitions added later, whose every record is newer than this server.
+      await consumer.subscribe(this.topics, { fromBeginning: true });
+      await consumer.run(
+        (topic, partition, records) => this.onBatch(topic, partition, records),
+        {
+          assigned: (assignment) => this.onAssigned(assignment),
+          crashed: (err) => this.onCrash(err),
+        },
+        DEFAULT_KAFKA_JOIN_TIMEOUT,
+      );
+    } catch (err) {
+      await this.closeTransport().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  protected async stopIntake(): Promise<void> {
+    this.stopping = true;
+    for (const topic of this.topics) this.consumer?.pause(topic);
+  }
+
+  protected async closeTransport(): Promise<void> {
+    this.stopping = true;
+    // Let the continuations of finished handlers run (they mark offsets finished), then commit them.
+    if (this.limit.load === 0) await new Promise((resolve) => setImmediate(resolve));
+    clearTimeout(this.commitRetry);
+    await this.committing?.catch(() => undefined);
+    if (this.consumer)
+      await this.commitNow().catch((err) => this.logger.warn(`Final commit failed: ${describe(err)}`));
+    const { consumer, producer, admin } = this;
+    this.consumer = undefined;
+    this.producer = undefined;
+    this.admin = undefined;
+    this.queue = undefined;
+    await consumer
+      ?.disconnect()
+      .catch((err) => this.logger.warn(`Consumer disconnect failed: ${describe(err)}`));
+    await producer?.disconnect().catch(() => undefined);
+    await admin?.disconnect().catch(() => undefined);
+  }
+
+  protected async publishReply(
+    reply: OutboundMessage,
+    _request: InboundMessage,
+    context: KafkaRpcContext,
+  ): Promise<void> {
+    const queue = this.queue;
+    if (!queue) throw new Error('The connection is closed');
+    const route = replyRouteOf(context.getMessage().headers);
+    const { headers, value } = replyHeaders(route, reply);
+    try {
+      await queue.push({
+        topic: reply.destination,
+        value,
+        headers,
+        ...(route.partition !== undefined ? { partition: route.partition } : {}),
+      });
+    } catch (err) {
+      throw await this.limits!.toError(err, reply.destination, reply.destination, reply.body.byteLength);
+    }
+  }
+
+  /** End offsets of the partitions the group never committed: a new group starts there, not at old records. */
+  private async startingOffsets(): Promise<Map<string, string>> {
+    const admin = this.admin!;
+    const start = new Map<string, string>();
+    await Promise.all(
+      this.topics.map(async (topic) => {
+        const [committed, ends] = await Promise.all([
+          admin.committedOffsets(this.groupId, topic),
+          admin.endOffsets(topic),
+        ]);
+        for (const [partition, end] of ends) {
+          if (committed.get(partition) === undefined) start.set(keyOf(topic, partition), end);
+        }
+      }),
+    );
+    return start;
+  }
+
+  private onBatch(topic: string, partition: number, records: KafkaRecord[]): number {
+    if (this.stopping) return 0;
+    const key = keyOf(topic, partition);
+    let window = this.windows.get(key);
+    if (!window) this.windows.set(key, (window = new PartitionWindow(topic, partition)));
+    let taken = 0;
+    for (const record of records) {
+      const offset = Number(record.offset);
+      if (!window.isTaken(offset)) {
+        if (window.size >= this.maxInFlight) {
+          window.paused = true;
+          this.consumer?.pause(topic, [partition]);
+          break;
+        }
+        window.take(offset);
+        void this.handle(window, record, offset);
+      }
+      taken++;
+    }
+    return taken;
+  }
+
+  private async handle(window: PartitionWindow, record: KafkaRecord, offset: number): Promise<void> {
+    const route = replyRouteOf(record.headers);
+    const message: InboundMessage = {
+      destination: record.topic,
+      pattern: this.patternOf.get(record.topic) ?? record.topic,
+      body: record.value ?? EMPTY,
+      headers: record.headers,
+      contentType: record.headers[Headers.contentType],
+      correlationId: route.correlationId,
+      replyTo: route.replyTo,
+    };
+    await this.dispatch(message, new KafkaRpcContext([message, record]));
+    if (window.finish(offset)) this.scheduleCommit();
+    if (window.paused && !window.revoked && !this.stopping && window.size < this.maxInFlight) {
+      window.paused = false;
+      this.consumer?.resume(window.topic, [window.partition]);
+    }
+  }
+
+  /** After every join: forget partitions that went elsewhere, position new ones, re-commit what we hold. */
+  private onAssigned(assignment: Assignment): void {
+    const assigned = new Set<string>();
+    for (const [topic, partitions] of Object.entries(assignment))
+      for (const p of partitions) assigned.add(keyOf(topic, p));
+    for (const [key, window] of this.windows) {
+      if (!assigned.has(key)) {
+        window.revoked = true;
+        this.windows.delete(key);
+      }
+    }
+    const initial = this.initialOffsets;
+    this.initialOffsets = undefined;
+    for (const [topic, partitions] of Object.entries(assignment)) {
+      for (const partition of partitions) {
+        const key = keyOf(topic, partition);
+        const start = initial?.get(key);
+        let window = this.windows.get(key);
+        if (start !== undefined && !window) {
+          this.consumer?.seek(topic, partition, start);
+          this.windows.set(key, (window = new PartitionWindow(topic, partition)));
+          window.committable = start;
+        }
+        if (window) window.committed = undefined; // new generation: commit what we hold again
+        if (this.stopping || window?.paused) this.consumer?.pause(topic, [partition]);
+        else this.consumer?.resume(topic, [partition]);
+      }
+    }
+    if (this.recovering) {
+      this.recovering = false;
+      this.emitStatus('connected');
+    }
+    this.scheduleCommit();
+  }
+
+  private onCrash(err: Error): void {
+    if (this.stopping) return;
+    this.logger.error(`Kafka consumer failed, it rejoins by itself: ${describe(err)}`);
+    if (!this.recovering) {
+      this.recovering = true;
+      this.emitStatus('reconnecting');
+    }
+  }
+
+  private scheduleCommit(): void {
+    if (this.commitScheduled || !this.consumer) return;
+    this.commitScheduled = true;
+    setImmediate(() => {
+      this.commitScheduled = false;
+      if (this.committing) {
+        // One commit at a time; the one in flight schedules the next when it ends.
+        return;
+      }
+      this.committing = this.commitNow()
+        .catch((err) => {
+          this.logger.debug?.(`Offset commit failed, retrying: ${describe(err)}`);
+          clearTimeout(this.commitRetry);
+          this.commitRetry = setTimeout(() => this.scheduleCommit(), COMMIT_RETRY_MS);
+        })
+        .finally(() => {
+          this.committing = undefined;
+          if ([...this.windows.values()].some((w) => w.dirty)) this.scheduleCommit();
+        });
+    });
+  }
+
+  private async commitNow(): Promise<void> {
+    const consumer = this.consumer;
+    const dirty = [...this.windows.values()].filter((w) => w.dirty);
+    if (!consumer || dirty.length === 0) return;
+    const offsets = dirty.map((w) => ({ topic: w.topic, partition: w.partition, offset: w.committable! }));
+    await consumer.commit(offsets);
+    dirty.forEach((w, i) => (w.committed = offsets[i]!.offset));
+  }
+}
+
+function keyOf(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}

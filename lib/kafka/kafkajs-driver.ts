@@ -1,0 +1,390 @@
+/**
+ * `KafkaDriver` on kafkajs. Everything kafkajs-specific lives here.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import { Logger } from '@nestjs/common';
+import kafkajs, {
+  type Admin,
+  type Consumer,
+  type IHeaders,
+  type ISocketFactory,
+  type KafkaConfig,
+  type KafkaMessage,
+  type LogEntry,
+  type Producer,
+} from 'kafkajs';
+import type { HeaderMap } from '../core/wire.js';
+import type {
+  Assignment,
+  BatchHandler,
+  ConsumerListener,
+  DriverAdmin,
+  DriverConsumer,
+  DriverConsumerOptions,
+  DriverErrorKind,
+  DriverProducer,
+  KafkaDriver,
+  KafkaRecord,
+  ProduceRecord,
+  TopicPartitionOffset,
+  TopicSpec,
+} from './kafka-driver.js';
+import {
+  DEFAULT_KAFKA_CLIENT_ID,
+  DEFAULT_KAFKA_RETRY,
+  type KafkaConnectionOptions,
+  type KafkaProducerOptions,
+} from './kafka-rpc.options.js';
+
+const { Kafka, Partitioners, logLevel: LogLevel } = kafkajs;
+
+const LEVELS = {
+  nothing: LogLevel.NOTHING,
+  error: LogLevel.ERROR,
+  warn: LogLevel.WARN,
+  info: LogLevel.INFO,
+  debug: LogLevel.DEBUG,
+};
+
+export function createKafkajsDriver(options: KafkaConnectionOptions, logContext: string): KafkaDriver {
+  return new KafkajsDriver(options, logContext);
+}
+
+class KafkajsDriver implements KafkaDriver {
+  private readonly kafka: InstanceType<typeof Kafka>;
+  private readonly retry: { retries: number; initialRetryTime: number; maxRetryTime: number };
+
+  constructor(options: KafkaConnectionOptions, logContext: string) {
+    const logger = new Logger(logContext);
+    this.retry = { ...DEFAULT_KAFKA_RETRY, ...options.retry };
+    const config: KafkaConfig = {
+      brokers: options.brokers,
+      clientId: options.clientId || DEFAULT_KAFKA_CLIENT_ID,
+      ...(options.ssl !== undefined ? { ssl: options.ssl } : {}),
+      ...(options.sasl ? { sasl: options.sasl as KafkaConfig['sasl'] } : {}),
+      ...(options.connectionTimeout !== undefined ? { connectionTimeout: options.connectionTimeout } : {}),
+      ...(options.requestTimeout !== undefined ? { requestTimeout: options.requestTimeout } : {}),
+      retry: this.retry,
+      logLevel: LEVELS[options.logLevel ?? 'warn'],
+      logCreator: () => (entry: LogEntry) => log(logger, entry),
+      socketFactory,
+    };
+    this.kafka = new Kafka(config);
+  }
+
+  admin(): DriverAdmin {
+    return new KafkajsAdmin(this.kafka.admin({ retry: this.retry }));
+  }
+
+  producer(options: KafkaProducerOptions): DriverProducer {
+    const producer = this.kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+      idempotent: false,
+      retry: this.retry,
+    });
+    return new KafkajsProducer(producer, options);
+  }
+
+  consumer(options: DriverConsumerOptions): DriverConsumer {
+    const create = () =>
+      this.kafka.consumer({
+        groupId: options.groupId,
+        sessionTimeout: options.sessionTimeout,
+        heartbeatInterval: options.heartbeatInterval,
+        ...(options.rebalanceTimeout !== undefined ? { rebalanceTimeout: options.rebalanceTimeout } : {}),
+        maxWaitTimeInMs: options.maxWaitTimeInMs,
+        ...(options.maxBytesPerPartition !== undefined
+          ? { maxBytesPerPartition: options.maxBytesPerPartition }
+          : {}),
+        allowAutoTopicCreation: false,
+        // Always come back: kafkajs restarts a crashed consumer only for retriable errors and asks this first.
+        retry: { ...this.retry, restartOnFailure: async () => true },
+      });
+    return new KafkajsConsumer(create, this.retry.initialRetryTime);
+  }
+
+  errorKind(error: unknown): DriverErrorKind {
+    for (const type of errorTypes(error)) {
+      if (type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE') return 'too-large';
+      if (type === 'UNKNOWN_TOPIC_OR_PARTITION') return 'unknown-topic';
+      if (type.endsWith('_AUTHORIZATION_FAILED') || type === 'POLICY_VIOLATION') return 'not-authorized';
+    }
+    return 'other';
+  }
+}
+
+class KafkajsAdmin implements DriverAdmin {
+  constructor(private readonly admin: Admin) {}
+
+  connect(): Promise<void> {
+    return this.admin.connect();
+  }
+
+  disconnect(): Promise<void> {
+    return this.admin.disconnect();
+  }
+
+  async partitionCounts(topics: string[]): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    // One topic per request: kafkajs fails the whole request when one of them is missing.
+    await Promise.all(
+      topics.map(async (topic) => {
+        try {
+          const { topics: found } = await this.admin.fetchTopicMetadata({ topics: [topic] });
+          const meta = found.find((t) => t.name === topic);
+          if (meta) counts.set(topic, meta.partitions.length);
+        } catch (err) {
+          if (!errorTypes(err).includes('UNKNOWN_TOPIC_OR_PARTITION')) throw err;
+        }
+      }),
+    );
+    return counts;
+  }
+
+  async createTopics(topics: TopicSpec[]): Promise<void> {
+    if (topics.length === 0) return;
+    try {
+      await this.admin.createTopics({ topics, waitForLeaders: true });
+    } catch (err) {
+      // Another instance created it meanwhile.
+      if (errorTypes(err).every((type) => type === 'TOPIC_ALREADY_EXISTS')) return;
+      throw err;
+    }
+  }
+
+  async endOffsets(topic: string): Promise<Map<number, string>> {
+    const offsets = await retried(() => this.admin.fetchTopicOffsets(topic));
+    return new Map(offsets.map((o) => [o.partition, o.high]));
+  }
+
+  async committedOffsets(groupId: string, topic: string): Promise<Map<number, string | undefined>> {
+    const [entry] = await retried(() => this.admin.fetchOffsets({ groupId, topics: [topic] }));
+    return new Map(
+      (entry?.partitions ?? []).map((p) => [p.partition, Number(p.offset) >= 0 ? p.offset : undefined]),
+    );
+  }
+
+  async topicConfig(topic: string, name: string): Promise<string | undefined> {
+    const { resources } = await this.admin.describeConfigs({
+      resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: [name] }],
+      includeSynonyms: false,
+    });
+    return resources[0]?.configEntries.find((e) => e.configName === name)?.configValue;
+  }
+}
+
+class KafkajsProducer implements DriverProducer {
+  constructor(
+    private readonly producer: Producer,
+    private readonly options: KafkaProducerOptions,
+  ) {}
+
+  connect(): Promise<void> {
+    return this.producer.connect();
+  }
+
+  disconnect(): Promise<void> {
+    return this.producer.disconnect();
+  }
+
+  async send(records: ProduceRecord[]): Promise<void> {
+    const byTopic = new Map<string, kafkajs.Message[]>();
+    for (const r of records) {
+      let messages = byTopic.get(r.topic);
+      if (!messages) byTopic.set(r.topic, (messages = []));
+      messages.push({
+        value: r.value === null ? null : toBuffer(r.value),
+        ...(r.key !== undefined ? { key: typeof r.key === 'string' ? r.key : toBuffer(r.key) } : {}),
+        ...(r.partition !== undefined ? { partition: r.partition } : {}),
+        headers: r.headers,
+      });
+    }
+    await this.producer.sendBatch({
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      acks: this.options.acks ?? -1,
+      ...(this.options.ackTimeout !== undefined ? { timeout: this.options.ackTimeout } : {}),
+    });
+  }
+}
+
+class KafkajsConsumer implements DriverConsumer {
+  private consumer?: Consumer;
+  private topics: string[] = [];
+  private fromBeginning = false;
+  private closed = false;
+  private restartTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly create: () => Consumer,
+    private readonly restartDelay: number,
+  ) {}
+
+  async subscribe(topics: string[], options: { fromBeginning: boolean }): Promise<void> {
+    this.topics = topics;
+    this.fromBeginning = options.fromBeginning;
+  }
+
+  async run(handler: BatchHandler, listener: ConsumerListener, joinTimeoutMs: number): Promise<void> {
+    let joined!: () => void;
+    let failed!: (err: Error) => void;
+    const firstJoin = new Promise<void>((resolve, reject) => {
+      joined = resolve;
+      failed = reject;
+    });
+    const timer = setTimeout(
+      () => failed(new Error(`The consumer did not join its group within ${joinTimeoutMs} ms`)),
+      joinTimeoutMs,
+    );
+    try {
+      await this.start(handler, {
+        ...listener,
+        assigned: (assignment) => {
+          listener.assigned?.(assignment);
+          joined();
+        },
+      });
+      await firstJoin;
+    } catch (err) {
+      await this.disconnect().catch(() => undefined);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async start(handler: BatchHandler, listener: ConsumerListener): Promise<void> {
+    const consumer = this.create();
+    this.consumer = consumer;
+    const { GROUP_JOIN, CRASH, REBALANCING } = consumer.events;
+    // kafkajs calls these synchronously where the event happens: GROUP_JOIN before the first fetch.
+    consumer.on(GROUP_JOIN, (e) => listener.assigned?.(e.payload.memberAssignment as Assignment));
+    consumer.on(REBALANCING, () => listener.rebalancing?.());
+    consumer.on(CRASH, (e) => {
+      listener.crashed?.(e.payload.error);
+      // kafkajs gives up on errors it deems non-retriable; a service should not, so start a new consumer.
+      if (!e.payload.restart && !this.closed && this.consumer === consumer) {
+        this.restartTimer = setTimeout(() => {
+          if (this.closed || this.consumer !== consumer) return;
+          this.start(handler, listener).catch((err) => listener.crashed?.(err));
+        }, this.restartDelay);
+      }
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: this.topics, fromBeginning: this.fromBeginning });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset }) => {
+        const messages = batch.messages;
+        const records = messages.map((m) => toRecord(batch.topic, batch.partition, m));
+        const taken = handler(batch.topic, batch.partition, records);
+        if (taken > 0) resolveOffset(messages[taken - 1]!.offset);
+      },
+    });
+  }
+
+  seek(topic: string, partition: number, offset: string): void {
+    this.consumer?.seek({ topic, partition, offset });
+  }
+
+  pause(topic: string, partitions?: number[]): void {
+    this.consumer?.pause([partitions ? { topic, partitions } : { topic }]);
+  }
+
+  resume(topic: string, partitions?: number[]): void {
+    this.consumer?.resume([partitions ? { topic, partitions } : { topic }]);
+  }
+
+  async commit(offsets: TopicPartitionOffset[]): Promise<void> {
+    if (!this.consumer) throw new Error('The consumer is not running');
+    await this.consumer.commitOffsets(offsets);
+  }
+
+  async disconnect(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.restartTimer);
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    await consumer?.disconnect();
+  }
+}
+
+/**
+ * kafkajs's socket factory plus `setNoDelay`: without it Nagle's algorithm holds a request written
+ * while an earlier one on the same connection is unacknowledged (a commit behind a long-poll fetch,
+ * concurrent produce requests) for a delayed-ACK period.
+ */
+const socketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
+  const socket = ssl
+    ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...ssl }, onConnect)
+    : net.connect({ host, port }, onConnect);
+  socket.setKeepAlive(true, 60_000);
+  socket.setNoDelay(true);
+  return socket;
+};
+
+/**
+ * Retries retriable broker errors that kafkajs's admin gives up on at once, such as
+ * NOT_LEADER_FOR_PARTITION right after a topic was created (its leader is known but not serving yet).
+ */
+async function retried<T>(call: () => Promise<T>, attempts = 30, delayMs = 100): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (attempt >= attempts || (err as { retriable?: unknown })?.retriable !== true) throw err;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
+
+function toRecord(topic: string, partition: number, m: KafkaMessage): KafkaRecord {
+  return {
+    topic,
+    partition,
+    offset: m.offset,
+    key: m.key,
+    value: m.value,
+    headers: readHeaders(m.headers),
+    timestamp: m.timestamp,
+  };
+}
+
+function readHeaders(headers: IHeaders | undefined): HeaderMap {
+  const map: HeaderMap = {};
+  if (!headers) return map;
+  for (const name in headers) {
+    let value = headers[name];
+    if (Array.isArray(value)) value = value[0];
+    if (value === undefined || value === null) continue;
+    map[name] = typeof value === 'string' ? value : value.toString('utf8');
+  }
+  return map;
+}
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Protocol error types along an error's cause chain and inside aggregate errors. */
+function errorTypes(error: unknown, out: string[] = [], depth = 0): string[] {
+  if (!error || typeof error !== 'object' || depth > 5) return out;
+  const e = error as { type?: unknown; cause?: unknown; errors?: unknown; originalError?: unknown };
+  if (typeof e.type === 'string') out.push(e.type);
+  if (Array.isArray(e.errors)) for (const inner of e.errors) errorTypes(inner, out, depth + 1);
+  errorTypes(e.cause, out, depth + 1);
+  errorTypes(e.originalError, out, depth + 1);
+  return out;
+}
+
+function log(logger: Logger, { level, log: entry }: LogEntry): void {
+  const { message, ...extra } = entry as { message: string } & Record<string, unknown>;
+  const detail = extra.error ? `: ${String(extra.error)}` : '';
+  const text = `${message}${detail}`;
+  if (level === LogLevel.ERROR) logger.error(text);
+  else if (level === LogLevel.WARN) logger.warn(text);
+  else if (level === LogLevel.INFO) logger.log(text);
+  else logger.debug?.(text);
+}

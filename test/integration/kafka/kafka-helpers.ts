@@ -1,0 +1,74 @@
+// Helpers shared by the Kafka integration tests.
+import { type INestMicroservice, Module, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import kafkajs from 'kafkajs';
+import { KafkaRpcServer, type KafkaRpcServerOptions } from '../../../lib/kafka/index.js';
+import { KAFKA_BROKERS } from '../brokers.js';
+
+export const { Kafka, logLevel } = kafkajs;
+
+/** A prefix of topic and group names unique to one test file run, so runs never share state. */
+export function uniquePrefix(name: string): string {
+  return `t-${name}-${randomUUID().slice(0, 8)}`;
+}
+
+/** A plain kafkajs client for raw interop and inspection. */
+export function rawKafka(clientId: string) {
+  return new Kafka({
+    clientId,
+    brokers: KAFKA_BROKERS,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 3, initialRetryTime: 100 },
+  });
+}
+
+/** Starts a Nest microservice on a `KafkaRpcServer`. */
+export async function startServer(
+  controllers: Type[],
+  options: Partial<KafkaRpcServerOptions> & { groupId: string },
+): Promise<INestMicroservice> {
+  @Module({ controllers })
+  class ServerModule {}
+  const { groupId, ...rest } = options;
+  const app = await NestFactory.createMicroservice(ServerModule, {
+    strategy: new KafkaRpcServer({
+      client: { brokers: KAFKA_BROKERS, clientId: groupId, logLevel: 'nothing' },
+      consumer: { groupId, sessionTimeout: 6_000, heartbeatInterval: 500 },
+      ...rest,
+    }),
+    logger: false,
+  });
+  await app.listen();
+  return app;
+}
+
+/** Polls `check` until it returns true: for broker-side state that has no event to await (committed offsets). */
+export async function eventually(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await delay(50);
+  }
+}
+
+/** Deletes the topics (and groups) a test file created. */
+export async function cleanUp(prefix: string): Promise<void> {
+  const admin = rawKafka('cleanup').admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
+    const { groups } = await admin.listGroups();
+    const ours = groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
+    if (ours.length > 0) await admin.deleteGroups(ours).catch(() => undefined);
+  } finally {
+    await admin.disconnect();
+  }
+}
