@@ -2,6 +2,7 @@ import amqp, { type ChannelModel, type Options, type RecoveringChannelModel } fr
 import type { Logger } from '@nestjs/common';
 import { RpcConnectionError } from '../core/errors.js';
 import { describe } from '../core/rpc-client.js';
+import { coalesceWrites } from './rabbit-coalesce.js';
 import {
   DEFAULT_RABBIT_RECONNECT,
   DEFAULT_RABBIT_URL,
@@ -81,9 +82,16 @@ export class RabbitLink {
   }
 
   private async connect(url: string | Options.Connect): Promise<RecoveringChannelModel | ChannelModel> {
-    const socketOptions = this.options.socketOptions ?? {};
+    // Request/reply is latency-bound: without TCP_NODELAY (amqplib's default is off) Nagle's algorithm
+    // meets delayed ACKs and a lone request waits ~40 ms.
+    const socketOptions = { noDelay: true, ...this.options.socketOptions };
     const setup = async (model: ChannelModel) => {
       this.model = model;
+      if (this.options.coalesceWrites !== false && !coalesceWrites(model)) {
+        this.logger.debug?.(
+          'amqplib internals differ from what coalesceWrites expects; writing frames one by one',
+        );
+      }
       await this.hooks.setup(model);
     };
     if (this.options.reconnect === false) {

@@ -27,12 +27,17 @@ export type RabbitReconnectOptions = Omit<RecoveryOptions, 'setup' | 'waitForCon
 export interface RabbitConnectionOptions {
   /** Broker URLs (or amqplib connect objects). The first that accepts the first connection is kept. Default `[DEFAULT_RABBIT_URL]`. */
   urls?: Array<string | Options.Connect>;
-  /** amqplib socket options: `heartbeat`, `timeout`, `clientProperties`, TLS settings… */
+  /** amqplib socket options: `heartbeat`, `timeout`, `clientProperties`, TLS settings… `noDelay` defaults to true here. */
   socketOptions?: SocketOptions;
   /** Reconnection through amqplib's own connection recovery; `false` turns it off. Default `DEFAULT_RABBIT_RECONNECT`. */
   reconnect?: RabbitReconnectOptions | false;
   /** Largest message published; larger ones fail with `RpcPayloadTooLargeError`. Default `DEFAULT_RABBIT_MAX_MESSAGE_SIZE`. */
   maxMessageSize?: number;
+  /**
+   * Write the frames amqplib queues in one turn to the socket in one syscall (corks the socket around
+   * amqplib's multiplexer; skipped if amqplib's internals look different). Default true.
+   */
+  coalesceWrites?: boolean;
 }
 
 /** How a queue is declared. Unset fields take RabbitMQ's/amqplib's defaults, except `durable` (false). */

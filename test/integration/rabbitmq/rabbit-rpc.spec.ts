@@ -14,6 +14,7 @@ import {
   RpcTimeoutError,
 } from '../../../lib/index.js';
 import { DIRECT_REPLY_TO, RabbitRpcClient, RabbitRpcServer } from '../../../lib/rabbitmq/index.js';
+import { coalesceWrites } from '../../../lib/rabbitmq/rabbit-coalesce.js';
 import { AMQP_URL } from '../brokers.js';
 import { EventLog, Gate } from '../support/sync.js';
 import { fib, rabbitController } from './app/rabbit.controller.js';
@@ -72,6 +73,17 @@ describe('RabbitMQ transport', () => {
     await expect(firstValueFrom(client.send(`${prefix}.sum`, [1, 2, 3, 4, 5]))).resolves.toBe(15);
     await expect(firstValueFrom(client.send(`${prefix}.sum.async`, [1, 2, 3, 4, 5]))).resolves.toBe(15);
     await expect(firstValueFrom(client.send(`${prefix}.sum.observable`, [1, 2, 3, 4, 5]))).resolves.toBe(15);
+  });
+
+  it('coalesces frame writes on the installed amqplib (its internals are as expected)', async () => {
+    const model = await amqp.connect(AMQP_URL);
+    try {
+      expect(coalesceWrites(model)).toBe(true);
+      const c2 = await model.createChannel(); // still works through the corked multiplexer
+      await expect(c2.checkQueue(`${prefix}.sum`)).resolves.toMatchObject({ queue: `${prefix}.sum` });
+    } finally {
+      await model.close();
+    }
   });
 
   it('declares one queue per pattern, named by the pattern', async () => {

@@ -1,0 +1,151 @@
+// RabbitMQ request/reply: raw amqplib with direct reply-to, Nest's built-in RMQ transport and ours,
+// in one process, on one broker, concurrency 1 and 64, a small JSON payload.
+// Run: npm run bench:rabbitmq   (= node --import ./scripts/register-ts.mjs bench/rabbitmq.ts)
+//      BENCH_MS=5000 per measurement, BENCH_ROUNDS=3 (median round reported); AMQP_URL (default amqp://guest:guest@127.0.0.1:5672);
+//      the broker from `bash scripts/brokers.sh up rabbitmq`.
+import { Controller, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ClientRMQ, MessagePattern, Payload, Transport } from '@nestjs/microservices';
+import amqp, { type ConsumeMessage } from 'amqplib';
+import { randomBytes } from 'node:crypto';
+import { firstValueFrom } from 'rxjs';
+import { RabbitRpcClient, RabbitRpcServer } from '../lib/rabbitmq/index.js';
+import { BENCH_MS, measure, printTable, type Result } from './harness.js';
+
+const url = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const payload = { id: 42, name: 'bench', items: [1, 2, 3] };
+const run = randomBytes(4).toString('hex');
+const queues = { raw: `bench.${run}.raw`, nest: `bench.${run}.nest`, ours: `bench.${run}.ours` };
+const PREFETCH = 50;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+@Controller()
+class NestEcho {
+  @MessagePattern('echo')
+  echo(@Payload() data: unknown) {
+    return data;
+  }
+}
+@Module({ controllers: [NestEcho] })
+class NestEchoModule {}
+
+@Controller()
+class OurEcho {
+  @MessagePattern(queues.ours)
+  echo(@Payload() data: unknown) {
+    return data;
+  }
+}
+@Module({ controllers: [OurEcho] })
+class OurEchoModule {}
+
+/**
+ * The raw baseline: the tutorial's RPC server (manual ack, same prefetch) and a direct reply-to client,
+ * with TCP_NODELAY as our adapter sets it (amqplib's default, Nagle on, costs ~40 ms per lone request).
+ */
+async function rawPair() {
+  const serverConn = await amqp.connect(url, { noDelay: true });
+  const sch = await serverConn.createChannel();
+  await sch.assertQueue(queues.raw, { durable: false });
+  await sch.prefetch(PREFETCH);
+  await sch.consume(queues.raw, (msg) => {
+    if (!msg) return;
+    const request = JSON.parse(msg.content.toString());
+    sch.sendToQueue(msg.properties.replyTo, Buffer.from(JSON.stringify(request)), {
+      correlationId: msg.properties.correlationId,
+      contentType: 'application/json',
+    });
+    sch.ack(msg);
+  });
+
+  const clientConn = await amqp.connect(url, { noDelay: true });
+  const cch = await clientConn.createChannel();
+  const waiting = new Map<string, (msg: ConsumeMessage) => void>();
+  await cch.consume(
+    'amq.rabbitmq.reply-to',
+    (msg) => {
+      const resolve = msg && waiting.get(msg.properties.correlationId);
+      if (!resolve) return;
+      waiting.delete(msg!.properties.correlationId);
+      resolve(msg!);
+    },
+    { noAck: true },
+  );
+  let seq = 0;
+  const call = () =>
+    new Promise<unknown>((resolve) => {
+      const correlationId = String(seq++);
+      waiting.set(correlationId, (msg) => resolve(JSON.parse(msg.content.toString())));
+      cch.sendToQueue(queues.raw, Buffer.from(JSON.stringify(payload)), {
+        correlationId,
+        replyTo: 'amq.rabbitmq.reply-to',
+        contentType: 'application/json',
+      });
+    });
+  const close = async () => {
+    await sch.deleteQueue(queues.raw);
+    await serverConn.close();
+    await clientConn.close();
+  };
+  return { call, close };
+}
+
+async function main() {
+  const raw = await rawPair();
+
+  // Nest's built-in transport with its defaults (noAck consumption) and the same prefetch.
+  const rmq = { urls: [url], queue: queues.nest, queueOptions: { durable: false }, prefetchCount: PREFETCH };
+  const nestApp = await NestFactory.createMicroservice(NestEchoModule, {
+    transport: Transport.RMQ,
+    options: rmq,
+    logger: false,
+  });
+  await nestApp.listen();
+  const nestClient = new ClientRMQ(rmq);
+  await nestClient.connect();
+
+  const ourApp = await NestFactory.createMicroservice(OurEchoModule, {
+    strategy: new RabbitRpcServer({ urls: [url], prefetch: PREFETCH, maxConcurrency: 256 }),
+    logger: false,
+  });
+  await ourApp.listen();
+  const ourClient = new RabbitRpcClient({ urls: [url] });
+  await ourClient.connect();
+
+  const contenders: Array<[string, () => Promise<unknown>]> = [
+    ['raw amqplib', raw.call],
+    ['nest built-in', () => firstValueFrom(nestClient.send('echo', payload))],
+    ['nestjs-broker-rpc', () => firstValueFrom(ourClient.send(queues.ours, payload))],
+  ];
+  // Contenders take turns for ROUNDS rounds and each reports its median round, so that a burst of other
+  // load on the machine (the broker shares its 2 cores with this process) skews one round, not a contender.
+  const results: Result[] = [];
+  for (const concurrency of [1, 64]) {
+    const rounds = new Map<string, Result[]>(contenders.map(([name]) => [name, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, call] of contenders)
+        rounds.get(name)!.push(await measure(name, concurrency, BENCH_MS, call));
+    }
+    for (const [name, runs] of rounds) {
+      const sorted = [...runs].sort((a, b) => a.rps - b.rps);
+      results.push(sorted[Math.floor(sorted.length / 2)]!);
+      console.log(`c=${concurrency} ${name}: ${runs.map((r) => Math.round(r.rps)).join(' / ')} req/s`);
+    }
+  }
+  printTable(results, ['raw amqplib', 'nest built-in']);
+
+  await ourClient.close();
+  await ourApp.close();
+  await nestClient.close();
+  await nestApp.close();
+  const cleanup = await amqp.connect(url);
+  const ch = await cleanup.createChannel();
+  for (const q of [queues.nest, queues.ours]) await ch.deleteQueue(q).catch(() => undefined);
+  await cleanup.close();
+  await raw.close();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
