@@ -4,7 +4,7 @@ import { ClientsModule, type ClientProxy } from '@nestjs/microservices';
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   RpcConnectionError,
   RpcNoRespondersError,
@@ -15,6 +15,7 @@ import {
 } from '../../../lib/index.js';
 import { DIRECT_REPLY_TO, RabbitRpcClient, RabbitRpcServer } from '../../../lib/rabbitmq/index.js';
 import { coalesceWrites } from '../../../lib/rabbitmq/rabbit-coalesce.js';
+import { PublishGate } from '../../../lib/rabbitmq/rabbit-flow.js';
 import { AMQP_URL } from '../brokers.js';
 import { EventLog, Gate } from '../support/sync.js';
 import { fib, rabbitController } from './app/rabbit.controller.js';
@@ -129,12 +130,22 @@ describe('RabbitMQ transport', () => {
     expect([...reversed]).toEqual([3, 2, 1]);
   });
 
-  it('matches 10 000 concurrent requests to their own payloads', async () => {
+  it('matches 10 000 concurrent requests to their own payloads, waiting for drain when the channel buffer fills', async () => {
     const n = 10_000;
-    const results = await Promise.all(
-      Array.from({ length: n }, (_, i) => firstValueFrom(client.send(`${prefix}.echo`, { i }))),
-    );
-    expect(results.every((r, i) => (r as { i: number }).i === i)).toBe(true);
+    const fill = vi.spyOn(PublishGate.prototype, 'fill');
+    const drain = vi.spyOn(PublishGate.prototype, 'drain');
+    try {
+      const results = await Promise.all(
+        Array.from({ length: n }, (_, i) => firstValueFrom(client.send(`${prefix}.echo`, { i }))),
+      );
+      expect(results.every((r, i) => (r as { i: number }).i === i)).toBe(true);
+      // 10 000 publishes in one turn overflow amqplib's channel buffer: the rest waited for 'drain'.
+      expect(fill).toHaveBeenCalled();
+      expect(drain).toHaveBeenCalled();
+    } finally {
+      fill.mockRestore();
+      drain.mockRestore();
+    }
     expect(client.pendingCount).toBe(0);
   }, 120_000);
 
