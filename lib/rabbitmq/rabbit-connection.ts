@@ -1,5 +1,4 @@
 import amqp, { type ChannelModel, type Options, type RecoveringChannelModel } from 'amqplib';
-import type { Logger } from '@nestjs/common';
 import { RpcConnectionError } from '../core/errors.js';
 import { describe } from '../core/rpc-client.js';
 import { coalesceWrites } from './rabbit-coalesce.js';
@@ -8,6 +7,12 @@ import {
   DEFAULT_RABBIT_URL,
   type RabbitConnectionOptions,
 } from './rabbit-rpc.options.js';
+
+/** The part of Nest's `Logger` the link uses. */
+export interface LinkLogger {
+  warn(message: string): void;
+  debug?(message: string): void;
+}
 
 /** What a client or server does as the connection comes and goes. */
 export interface LinkHooks {
@@ -37,7 +42,7 @@ export class RabbitLink {
   constructor(
     private readonly options: RabbitConnectionOptions,
     private readonly hooks: LinkHooks,
-    private readonly logger: Logger,
+    private readonly logger: LinkLogger,
   ) {}
 
   /** The amqplib connection object: a `RecoveringChannelModel`, or a `ChannelModel` with `reconnect: false`. */
