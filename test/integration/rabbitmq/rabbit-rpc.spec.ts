@@ -161,12 +161,14 @@ describe('RabbitMQ transport', () => {
   });
 
   it('acks failed requests instead of requeueing them', async () => {
-    for (let i = 0; i < 3; i++)
-      await firstValueFrom(client.send(`${prefix}.crash`, {})).catch(() => undefined);
-    // Nothing left unacked or ready: a requeue loop would keep the message in the queue.
-    await expect(firstValueFrom(client.send(`${prefix}.sum`, [2]))).resolves.toBe(2);
-    const q = await ch.checkQueue(`${prefix}.crash`);
-    expect(q.messageCount).toBe(0);
+    for (let i = 0; i < 3; i++) {
+      const err = await firstValueFrom(client.send(`${prefix}.flaky`, { fail: true })).catch((e) => e);
+      expect(err).toBeInstanceOf(RpcRemoteError);
+    }
+    await expect(firstValueFrom(client.send(`${prefix}.flaky`, { fail: false }))).resolves.toBe('fine');
+    // A requeued failure would have come back (redelivered at once) and run the handler again.
+    expect(log.count('flaky')).toBe(4);
+    expect((await ch.checkQueue(`${prefix}.flaky`)).messageCount).toBe(0);
   });
 
   it('delivers stream values before a stream error', async () => {

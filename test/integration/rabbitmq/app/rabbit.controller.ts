@@ -70,6 +70,13 @@ export function rabbitController(prefix: string, log: EventLog, gate: Gate) {
       throw new Error('secret internal detail');
     }
 
+    @MessagePattern(`${prefix}.flaky`)
+    flaky(@Payload() data: { fail: boolean }): string {
+      log.record('flaky', data);
+      if (data.fail) throw new Error('flaky failure');
+      return 'fine';
+    }
+
     @MessagePattern(`${prefix}.stream.error`)
     streamError(): Observable<number> {
       return from([1, 2, 3]).pipe(
