@@ -58,7 +58,12 @@ export interface ConsumerListener {
 }
 
 export interface DriverConsumerOptions {
-  groupId: string;
+  /**
+   * The consumer group. A function gives a fresh group to every (re)start of the consumer: a restart
+   * then joins at once instead of waiting for the session of its previous, dead member to expire.
+   * Only for a group of one member that positions itself on `assigned` (the reply consumer).
+   */
+  groupId: string | (() => string);
   sessionTimeout: number;
   heartbeatInterval: number;
   rebalanceTimeout?: number;

@@ -57,7 +57,6 @@ export class KafkaRpcClient extends RpcClient<KafkaRpcClientOptions> {
   private readonly knownTopics = new Set<string>();
   private readonly topicChecks = new Map<string, Promise<void>>();
   private recovering = false;
-  private groupId = '';
   private foreign = 0;
   private received = 0;
 
@@ -95,8 +94,6 @@ export class KafkaRpcClient extends RpcClient<KafkaRpcClientOptions> {
       (records) => producer.send(records),
       (err) => driver.errorKind(err) === 'too-large',
     );
-    // A consumer group per instance and per connection: nobody else's rebalance ever touches it.
-    this.groupId = `${this.replyTopic}.${randomBytes(6).toString('hex')}`;
     try {
       await admin.connect();
       const topics = this.options.topics ?? {};
@@ -117,7 +114,9 @@ export class KafkaRpcClient extends RpcClient<KafkaRpcClientOptions> {
       this.positions = await admin.endOffsets(this.replyTopic);
       const c = this.options.consumer ?? {};
       const consumer = driver.consumer({
-        groupId: this.groupId,
+        // A consumer group of its own, new at every (re)start: nobody else's rebalance ever touches it,
+        // and a restarted consumer never waits for its previous incarnation's session to expire.
+        groupId: () => `${this.replyTopic}.${randomBytes(6).toString('hex')}`,
         sessionTimeout: c.sessionTimeout ?? DEFAULT_KAFKA_SESSION_TIMEOUT,
         heartbeatInterval: c.heartbeatInterval ?? DEFAULT_KAFKA_HEARTBEAT_INTERVAL,
         maxWaitTimeInMs: c.maxWaitTimeInMs ?? DEFAULT_KAFKA_CLIENT_MAX_WAIT,

@@ -88,9 +88,10 @@ class KafkajsDriver implements KafkaDriver {
   }
 
   consumer(options: DriverConsumerOptions): DriverConsumer {
+    const fresh = typeof options.groupId === 'function';
     const create = () =>
       this.kafka.consumer({
-        groupId: options.groupId,
+        groupId: typeof options.groupId === 'function' ? options.groupId() : options.groupId,
         sessionTimeout: options.sessionTimeout,
         heartbeatInterval: options.heartbeatInterval,
         ...(options.rebalanceTimeout !== undefined ? { rebalanceTimeout: options.rebalanceTimeout } : {}),
@@ -99,10 +100,11 @@ class KafkajsDriver implements KafkaDriver {
           ? { maxBytesPerPartition: options.maxBytesPerPartition }
           : {}),
         allowAutoTopicCreation: false,
-        // Always come back: kafkajs restarts a crashed consumer only for retriable errors and asks this first.
-        retry: { ...this.retry, restartOnFailure: async () => true },
+        // kafkajs restarts a crashed consumer itself (same group) for retriable errors, after asking this.
+        // With fresh groups we restart it ourselves, as a new consumer in a new group.
+        retry: { ...this.retry, restartOnFailure: async () => !fresh },
       });
-    return new KafkajsConsumer(create, this.retry.initialRetryTime);
+    return new KafkajsConsumer(create, this.retry.initialRetryTime, this.retry.maxRetryTime);
   }
 
   errorKind(error: unknown): DriverErrorKind {
@@ -215,10 +217,13 @@ class KafkajsConsumer implements DriverConsumer {
   private fromBeginning = false;
   private closed = false;
   private restartTimer?: NodeJS.Timeout;
+  private handler?: BatchHandler;
+  private listener: ConsumerListener = {};
 
   constructor(
     private readonly create: () => Consumer,
-    private readonly restartDelay: number,
+    private readonly initialRetryTime: number,
+    private readonly maxRetryTime: number,
   ) {}
 
   async subscribe(topics: string[], options: { fromBeginning: boolean }): Promise<void> {
@@ -237,14 +242,16 @@ class KafkajsConsumer implements DriverConsumer {
       () => failed(new Error(`The consumer did not join its group within ${joinTimeoutMs} ms`)),
       joinTimeoutMs,
     );
+    this.handler = handler;
+    this.listener = {
+      ...listener,
+      assigned: (assignment) => {
+        listener.assigned?.(assignment);
+        joined();
+      },
+    };
     try {
-      await this.start(handler, {
-        ...listener,
-        assigned: (assignment) => {
-          listener.assigned?.(assignment);
-          joined();
-        },
-      });
+      await this.start();
       await firstJoin;
     } catch (err) {
       await this.disconnect().catch(() => undefined);
@@ -254,25 +261,24 @@ class KafkajsConsumer implements DriverConsumer {
     }
   }
 
-  private async start(handler: BatchHandler, listener: ConsumerListener): Promise<void> {
+  private async start(): Promise<void> {
     const consumer = this.create();
     this.consumer = consumer;
     const { GROUP_JOIN, CRASH, REBALANCING } = consumer.events;
     // kafkajs calls these synchronously where the event happens: GROUP_JOIN before the first fetch.
-    consumer.on(GROUP_JOIN, (e) => listener.assigned?.(e.payload.memberAssignment as Assignment));
-    consumer.on(REBALANCING, () => listener.rebalancing?.());
+    consumer.on(GROUP_JOIN, (e) => {
+      if (this.consumer === consumer) this.listener.assigned?.(e.payload.memberAssignment as Assignment);
+    });
+    consumer.on(REBALANCING, () => this.listener.rebalancing?.());
     consumer.on(CRASH, (e) => {
-      listener.crashed?.(e.payload.error);
-      // kafkajs gives up on errors it deems non-retriable; a service should not, so start a new consumer.
-      if (!e.payload.restart && !this.closed && this.consumer === consumer) {
-        this.restartTimer = setTimeout(() => {
-          if (this.closed || this.consumer !== consumer) return;
-          this.start(handler, listener).catch((err) => listener.crashed?.(err));
-        }, this.restartDelay);
-      }
+      if (this.consumer !== consumer || this.closed) return;
+      this.listener.crashed?.(e.payload.error);
+      // kafkajs gave up (an error it deems fatal, or a restart we declined): start a new consumer.
+      if (!e.payload.restart) this.restart(0);
     });
     await consumer.connect();
     await consumer.subscribe({ topics: this.topics, fromBeginning: this.fromBeginning });
+    const handler = this.handler!;
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -283,6 +289,23 @@ class KafkajsConsumer implements DriverConsumer {
         if (taken > 0) resolveOffset(messages[taken - 1]!.offset);
       },
     });
+  }
+
+  private restart(attempt: number): void {
+    clearTimeout(this.restartTimer);
+    const delay = Math.min(this.maxRetryTime, this.initialRetryTime * 2 ** attempt);
+    this.restartTimer = setTimeout(() => {
+      if (this.closed) return;
+      const previous = this.consumer;
+      void previous
+        ?.disconnect()
+        .catch(() => undefined)
+        .then(() => (this.closed ? undefined : this.start()))
+        .catch((err: Error) => {
+          this.listener.crashed?.(err);
+          this.restart(attempt + 1);
+        });
+    }, delay);
   }
 
   seek(topic: string, partition: number, offset: string): void {
@@ -379,11 +402,14 @@ function errorTypes(error: unknown, out: string[] = [], depth = 0): string[] {
   return out;
 }
 
+/** Broker answers we expect and handle, which kafkajs logs as errors anyway. */
+const EXPECTED = /does not host this topic-partition|Topic with this name already exists/;
+
 function log(logger: Logger, { level, log: entry }: LogEntry): void {
   const { message, ...extra } = entry as { message: string } & Record<string, unknown>;
   const detail = extra.error ? `: ${String(extra.error)}` : '';
   const text = `${message}${detail}`;
-  if (level === LogLevel.ERROR) logger.error(text);
+  if (level === LogLevel.ERROR && !EXPECTED.test(text)) logger.error(text);
   else if (level === LogLevel.WARN) logger.warn(text);
   else if (level === LogLevel.INFO) logger.log(text);
   else logger.debug?.(text);
