@@ -185,7 +185,6 @@ describe('Kafka failover', () => {
     expect(untyped).toEqual([]);
     expect(outcomes.after.ok).toBeGreaterThanOrEqual(50);
     expect(client.pendingCount).toBe(0);
-    // eslint-disable-next-line no-console
     console.log(
       `[kafka broker restart] outcomes ${JSON.stringify(outcomes)}, client status ${statuses.join(' > ')}`,
     );
