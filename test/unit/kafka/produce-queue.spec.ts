@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import type { ProduceRecord } from '../../../lib/kafka/kafka-driver.js';
+import { MAX_CHUNK_RECORDS, ProduceQueue } from '../../../lib/kafka/produce-queue.js';
+
+const record = (topic: string, size = 10): ProduceRecord => ({
+  topic,
+  value: new Uint8Array(size),
+  headers: {},
+});
+const tooLarge = Object.assign(new Error('too large'), { tooLarge: true });
+
+describe('ProduceQueue', () => {
+  it('sends the records of one event-loop turn in one request', async () => {
+    const sent: ProduceRecord[][] = [];
+    const queue = new ProduceQueue(
+      async (records) => void sent.push(records),
+      () => false,
+    );
+    await Promise.all([queue.push(record('a')), queue.push(record('b')), queue.push(record('a'))]);
+    expect(sent.map((r) => r.map((x) => x.topic))).toEqual([['a', 'b', 'a']]);
+    await queue.push(record('c'));
+    expect(sent).toHaveLength(2);
+  });
+
+  it('splits a burst into chunks by record count and bytes', async () => {
+    const sent: number[] = [];
+    const queue = new ProduceQueue(
+      async (records) => void sent.push(records.length),
+      () => false,
+    );
+    await Promise.all(Array.from({ length: MAX_CHUNK_RECORDS + 1 }, () => queue.push(record('a'))));
+    expect(sent).toEqual([MAX_CHUNK_RECORDS, 1]);
+    sent.length = 0;
+    await Promise.all([queue.push(record('a', 200_000)), queue.push(record('a', 200_000))]);
+    expect(sent).toEqual([1, 1]);
+  });
+
+  it('fails every record of a failed chunk', async () => {
+    const queue = new ProduceQueue(
+      async () => Promise.reject(new Error('down')),
+      () => false,
+    );
+    const results = await Promise.allSettled([queue.push(record('a')), queue.push(record('b'))]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  });
+
+  it('retries a chunk refused for its size one record at a time, so only the oversized one fails', async () => {
+    const queue = new ProduceQueue(
+      async (records) => {
+        if (records.some((r) => r.value!.byteLength > 1_000)) throw tooLarge;
+      },
+      (err) => (err as { tooLarge?: boolean }).tooLarge === true,
+    );
+    const results = await Promise.allSettled([
+      queue.push(record('a')),
+      queue.push(record('a', 5_000)),
+      queue.push(record('a')),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+  });
+});
