@@ -257,7 +257,8 @@ describe('RabbitMQ lifecycle', () => {
     await Promise.all(loops);
     console.log(
       `broker restart: ${brokerBack - t0} ms (stop+start); client reconnected ${clientUp - down} ms after its disconnect,` +
-        ` ${clientUp - brokerBack} ms after the restart script returned; server ${serverUp - down} / ${serverUp - brokerBack} ms`,
+        ` ${clientUp - brokerBack} ms after the restart script returned; server ${serverUp - down} / ${serverUp - brokerBack} ms;` +
+        ` held request failed ${heldResult.at - down} ms after the client saw the disconnect`,
     );
     expect(clientStatus.events.map((e) => e.status)).toContain('reconnecting');
     expect(serverStatus.events.map((e) => e.status)).toContain('disconnected');
