@@ -31,7 +31,7 @@ export interface LinkHooks {
 
 /**
  * One AMQP connection kept alive by amqplib's own connection recovery (`connect(url, { recovery })`,
- * amqplib >= 1.1): it reconnects with backoff and runs `setup` on every new connection, where the
+ * amqplib >= 2.2): it reconnects with backoff and runs `setup` on every new connection, where the
  * adapter recreates its channels, redeclares what it owns and consumes again.
  */
 export class RabbitLink {
@@ -117,7 +117,17 @@ export class RabbitLink {
       return model;
     }
     const recovery = { ...DEFAULT_RABBIT_RECONNECT, ...this.options.reconnect, setup, waitForConnect: true };
-    const connection = await amqp.connect(url, { ...socketOptions, recovery });
+    const connection: RecoveringChannelModel | ChannelModel = await amqp.connect(url, {
+      ...socketOptions,
+      recovery,
+    });
+    if (typeof (connection as Partial<RecoveringChannelModel>).waitForConnect !== 'function') {
+      // amqplib before 1.1 ignores `recovery` (and never runs `setup`): fail clearly instead of half-working.
+      await connection.close().catch(() => undefined);
+      throw new RpcConnectionError(
+        'nestjs-broker-rpc/rabbitmq needs amqplib >= 2.2 (connection recovery); upgrade amqplib',
+      );
+    }
     this.watch(connection, true);
     return connection;
   }
