@@ -292,6 +292,31 @@ describe('Kafka transport', () => {
       await expect(firstValueFrom(client.send(`${prefix}.math.sum.sync.array`, [1]))).resolves.toBe(1);
     });
 
+    it('connect() positions the reply consumer at the end: old replies are skipped, the first new one is not', async () => {
+      // Replies another instance left in the shared reply topic.
+      const shared = `${prefix}-late.replies`;
+      await admin.createTopics({ topics: [{ topic: shared, numPartitions: 2 }] });
+      await producer.send({
+        topic: shared,
+        messages: Array.from({ length: 50 }, (_, i) => ({
+          value: 'old',
+          headers: { correlation_id: `old-${i}` },
+        })),
+      });
+      const late = new KafkaRpcClient({
+        client: { brokers: KAFKA_BROKERS, clientId: `${prefix}-late`, logLevel: 'nothing' },
+        replyTopic: shared,
+      });
+      try {
+        // Sent before connect(): it goes out the moment connect() resolves, so its reply follows at once.
+        const reply = firstValueFrom(late.send(`${prefix}.math.sum.sync.array`, [20, 22]));
+        await expect(reply).resolves.toBe(42);
+        expect(late.replyStats).toEqual({ received: 1, foreign: 0 });
+      } finally {
+        await late.close();
+      }
+    });
+
     it('fails pending requests with RpcConnectionError when the client closes', async () => {
       const other = new KafkaRpcClient({
         client: { brokers: KAFKA_BROKERS, clientId: `${prefix}-other`, logLevel: 'nothing' },
@@ -353,7 +378,20 @@ describe('Kafka transport', () => {
       const fast = ['f1', 'f2', 'f3'];
       for (const id of fast) holds.release(id);
       await expect(Promise.all(fast.map(send))).resolves.toEqual(fast);
-      // Nothing past the running request is committed, however many later ones finished.
+      // Commits cover every partition at once: once a later request on partition 0 is committed, any
+      // commit the finished fast requests could cause has been made. Still nothing past the running one.
+      holds.release('probe');
+      await firstValueFrom(
+        client.send(`${prefix}.hold`, new RpcRecordBuilder('probe').setPartition(0).build()),
+      );
+      const probe = log.seen.find(
+        (e: { pattern: string; data: any }) => e.pattern === 'hold' && e.data.id === 'probe',
+      )!;
+      await eventually(
+        async () => (await committed(0)) > Number((probe.data as any).offset),
+        10_000,
+        'the probe commit',
+      );
       expect(await committed(1)).toBeLessThanOrEqual(slowOffset);
       holds.release('slow');
       await expect(slow).resolves.toBe('slow');
