@@ -59,6 +59,7 @@ async function rawKafkajs(kafka: InstanceType<typeof kafkajs.Kafka>) {
   await client.connect();
   await client.subscribe({ topic: replies });
   await client.run({
+    autoCommit: false, // a correlation-map reader needs no commits
     eachBatch: async ({ batch }) => {
       for (const m of batch.messages) {
         const id = m.headers!.correlation_id!.toString();

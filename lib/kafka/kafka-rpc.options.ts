@@ -55,8 +55,9 @@ export interface KafkaRpcServerOptions extends RpcServerOptions {
   /** Request topics of the registered patterns. */
   topics?: KafkaTopicOptions;
   /**
-   * Requests per partition taken but not yet committable (running, or finished behind a slower
-   * earlier one). Past it the partition is paused until the oldest finishes. Default: `maxConcurrency`.
+   * Requests per partition taken but not yet committable (waiting for a handler slot, running, or
+   * finished behind a slower earlier one). Past it the partition is paused until the oldest finishes.
+   * Default: `DEFAULT_KAFKA_IN_FLIGHT_FACTOR` × `maxConcurrency`.
    */
   maxInFlightPerPartition?: number;
 }
@@ -84,6 +85,8 @@ export const DEFAULT_KAFKA_REPLY_SUFFIX = '.replies';
 export const DEFAULT_KAFKA_REQUEST_PARTITIONS = 3;
 /** Partitions of a reply topic the client creates: every instance reads them all, so one is enough. */
 export const DEFAULT_KAFKA_REPLY_PARTITIONS = 1;
+/** `maxInFlightPerPartition` defaults to this many times `maxConcurrency`: a burst queues in memory instead of pausing the partition. */
+export const DEFAULT_KAFKA_IN_FLIGHT_FACTOR = 4;
 export const DEFAULT_KAFKA_SESSION_TIMEOUT = 10_000;
 export const DEFAULT_KAFKA_HEARTBEAT_INTERVAL = 1_000;
 /** The server's fetch long-poll. It returns as soon as a request arrives; this bounds how late a resumed partition is fetched. */

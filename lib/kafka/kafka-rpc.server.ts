@@ -10,6 +10,7 @@ import {
   checkPositiveInt,
   clientIdOf,
   DEFAULT_KAFKA_HEARTBEAT_INTERVAL,
+  DEFAULT_KAFKA_IN_FLIGHT_FACTOR,
   DEFAULT_KAFKA_REQUEST_PARTITIONS,
   DEFAULT_KAFKA_SERVER_MAX_WAIT,
   DEFAULT_KAFKA_SESSION_TIMEOUT,
@@ -63,7 +64,9 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     checkPositiveInt('maxInFlightPerPartition', options.maxInFlightPerPartition);
     checkPositiveInt('topics.numPartitions', options.topics?.numPartitions);
     this.groupId = options.consumer?.groupId || clientIdOf(options);
-    this.maxInFlight = options.maxInFlightPerPartition ?? options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
+    this.maxInFlight =
+      options.maxInFlightPerPartition ??
+      DEFAULT_KAFKA_IN_FLIGHT_FACTOR * (options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY);
   }
 
   unwrap<T = KafkaServerHandles>(): T {

@@ -2,9 +2,9 @@
 // events, DTOs, 100 concurrent) plus streams, errors, timeouts, per-call key/partition, raw kafkajs
 // and FastStream-style interop, Nest ClientKafka callers, malformed messages, per-partition concurrency
 // with prefix commits, and 10 000 concurrent requests.
-import { type INestApplicationContext, type INestMicroservice, Module } from '@nestjs/common';
+import { Controller, type INestApplicationContext, type INestMicroservice, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ClientKafka, ClientsModule } from '@nestjs/microservices';
+import { ClientKafka, ClientsModule, MessagePattern, Payload } from '@nestjs/microservices';
 import type { Admin, Consumer, KafkaMessage, Producer } from 'kafkajs';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -449,6 +449,46 @@ describe('Kafka transport', () => {
         10_000,
         'the commit past the malformed message',
       );
+    });
+  });
+
+  describe('back-pressure', () => {
+    it('pauses a partition holding maxInFlightPerPartition unfinished requests, and resumes it', async () => {
+      const topic = `${prefix}.paused.hold`;
+      @Controller()
+      class PausedController {
+        @MessagePattern(topic)
+        async hold(@Payload() id: string) {
+          log.record('paused', id);
+          await holds.hold(`paused-${id}`);
+          return id;
+        }
+        @MessagePattern(`${prefix}.paused.probe`)
+        probe() {
+          return 'probe';
+        }
+      }
+      const small = await startServer([PausedController], {
+        groupId: `${prefix}-paused`,
+        maxInFlightPerPartition: 2,
+        topics: { numPartitions: 1 },
+      });
+      try {
+        const send = (id: string) => firstValueFrom(client.send(topic, id));
+        const held = [send('h1'), send('h2')];
+        await Promise.all([holds.started('paused-h1'), holds.started('paused-h2')]);
+        for (const id of ['f1', 'f2', 'f3']) holds.release(`paused-${id}`);
+        const fast = ['f1', 'f2', 'f3'].map(send);
+        // The same server fetches the probe's topic; had the paused partition been fetched with it,
+        // the fast requests would have started before the probe's reply came back.
+        await expect(firstValueFrom(client.send(`${prefix}.paused.probe`, {}))).resolves.toBe('probe');
+        expect(log.seen.filter((e) => e.pattern === 'paused').map((e) => e.data)).toEqual(['h1', 'h2']);
+        holds.release('paused-h1');
+        holds.release('paused-h2');
+        await expect(Promise.all([...held, ...fast])).resolves.toEqual(['h1', 'h2', 'f1', 'f2', 'f3']);
+      } finally {
+        await small.close();
+      }
     });
   });
 
