@@ -276,8 +276,16 @@ class KafkajsConsumer implements DriverConsumer {
       // kafkajs gave up (an error it deems fatal, or a restart we declined): start a new consumer.
       if (!e.payload.restart) this.restart(0);
     });
+    // disconnect() may come while a restart is connecting: never leave a consumer running after it.
+    const abandoned = async () => {
+      if (!this.closed && this.consumer === consumer) return false;
+      await consumer.disconnect().catch(() => undefined);
+      return true;
+    };
     await consumer.connect();
+    if (await abandoned()) return;
     await consumer.subscribe({ topics: this.topics, fromBeginning: this.fromBeginning });
+    if (await abandoned()) return;
     const handler = this.handler!;
     await consumer.run({
       autoCommit: false,
@@ -289,6 +297,7 @@ class KafkajsConsumer implements DriverConsumer {
         if (taken > 0) resolveOffset(messages[taken - 1]!.offset);
       },
     });
+    await abandoned();
   }
 
   private restart(attempt: number): void {
@@ -297,8 +306,7 @@ class KafkajsConsumer implements DriverConsumer {
     this.restartTimer = setTimeout(() => {
       if (this.closed) return;
       const previous = this.consumer;
-      void previous
-        ?.disconnect()
+      void Promise.resolve(previous?.disconnect())
         .catch(() => undefined)
         .then(() => (this.closed ? undefined : this.start()))
         .catch((err: Error) => {
