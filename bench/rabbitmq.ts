@@ -1,8 +1,9 @@
-// RabbitMQ request/reply: raw amqplib with direct reply-to, Nest's built-in RMQ transport and ours,
-// in one process, on one broker, concurrency 1 and 64, a small JSON payload.
+// RabbitMQ request/reply: raw amqplib with direct reply-to, Nest's built-in RMQ transport and ours
+// (also with coalesceWrites off, i.e. amqplib's one socket write per frame), in one process, on one
+// broker, at concurrency 1 and 64, with a small JSON payload.
 // Run: npm run bench:rabbitmq   (= node --import ./scripts/register-ts.mjs bench/rabbitmq.ts)
-//      BENCH_MS=5000 per measurement, BENCH_ROUNDS=3 (median round reported); AMQP_URL (default amqp://guest:guest@127.0.0.1:5672);
-//      the broker from `bash scripts/brokers.sh up rabbitmq`.
+//      BENCH_MS=5000 per measurement, BENCH_ROUNDS=3 (median round reported),
+//      AMQP_URL (default amqp://guest:guest@127.0.0.1:5672); the broker from `bash scripts/brokers.sh up rabbitmq`.
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientRMQ, MessagePattern, Payload, Transport } from '@nestjs/microservices';
@@ -15,7 +16,12 @@ import { BENCH_MS, measure, printTable, type Result } from './harness.js';
 const url = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const payload = { id: 42, name: 'bench', items: [1, 2, 3] };
 const run = randomBytes(4).toString('hex');
-const queues = { raw: `bench.${run}.raw`, nest: `bench.${run}.nest`, ours: `bench.${run}.ours` };
+const queues = {
+  raw: `bench.${run}.raw`,
+  nest: `bench.${run}.nest`,
+  ours: `bench.${run}.ours`,
+  plain: `bench.${run}.plain`,
+};
 const PREFETCH = 50;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
@@ -38,6 +44,16 @@ class OurEcho {
 }
 @Module({ controllers: [OurEcho] })
 class OurEchoModule {}
+
+@Controller()
+class PlainEcho {
+  @MessagePattern(queues.plain)
+  echo(@Payload() data: unknown) {
+    return data;
+  }
+}
+@Module({ controllers: [PlainEcho] })
+class PlainEchoModule {}
 
 /**
  * The raw baseline: the tutorial's RPC server (manual ack, same prefetch) and a direct reply-to client,
@@ -112,10 +128,25 @@ async function main() {
   const ourClient = new RabbitRpcClient({ urls: [url] });
   await ourClient.connect();
 
+  // Ours without write coalescing (one socket write per frame, as amqplib does by itself).
+  const plainApp = await NestFactory.createMicroservice(PlainEchoModule, {
+    strategy: new RabbitRpcServer({
+      urls: [url],
+      prefetch: PREFETCH,
+      maxConcurrency: 256,
+      coalesceWrites: false,
+    }),
+    logger: false,
+  });
+  await plainApp.listen();
+  const plainClient = new RabbitRpcClient({ urls: [url], coalesceWrites: false });
+  await plainClient.connect();
+
   const contenders: Array<[string, () => Promise<unknown>]> = [
     ['raw amqplib', raw.call],
     ['nest built-in', () => firstValueFrom(nestClient.send('echo', payload))],
     ['nestjs-broker-rpc', () => firstValueFrom(ourClient.send(queues.ours, payload))],
+    ['ours, coalesceWrites off', () => firstValueFrom(plainClient.send(queues.plain, payload))],
   ];
   // Contenders take turns for ROUNDS rounds and each reports its median round, so that a burst of other
   // load on the machine (the broker shares its 2 cores with this process) skews one round, not a contender.
@@ -136,11 +167,13 @@ async function main() {
 
   await ourClient.close();
   await ourApp.close();
+  await plainClient.close();
+  await plainApp.close();
   await nestClient.close();
   await nestApp.close();
   const cleanup = await amqp.connect(url);
   const ch = await cleanup.createChannel();
-  for (const q of [queues.nest, queues.ours]) await ch.deleteQueue(q).catch(() => undefined);
+  for (const q of [queues.nest, queues.ours, queues.plain]) await ch.deleteQueue(q).catch(() => undefined);
   await cleanup.close();
   await raw.close();
 }
