@@ -219,6 +219,8 @@ class KafkajsConsumer implements DriverConsumer {
   private restartTimer?: NodeJS.Timeout;
   private handler?: BatchHandler;
   private listener: ConsumerListener = {};
+  /** Crashes since the last successful join: the restart backoff grows with them. */
+  private failures = 0;
 
   constructor(
     private readonly create: () => Consumer,
@@ -267,14 +269,16 @@ class KafkajsConsumer implements DriverConsumer {
     const { GROUP_JOIN, CRASH, REBALANCING } = consumer.events;
     // kafkajs calls these synchronously where the event happens: GROUP_JOIN before the first fetch.
     consumer.on(GROUP_JOIN, (e) => {
-      if (this.consumer === consumer) this.listener.assigned?.(e.payload.memberAssignment as Assignment);
+      if (this.consumer !== consumer) return;
+      this.failures = 0;
+      this.listener.assigned?.(e.payload.memberAssignment as Assignment);
     });
     consumer.on(REBALANCING, () => this.listener.rebalancing?.());
     consumer.on(CRASH, (e) => {
       if (this.consumer !== consumer || this.closed) return;
       this.listener.crashed?.(e.payload.error);
       // kafkajs gave up (an error it deems fatal, or a restart we declined): start a new consumer.
-      if (!e.payload.restart) this.restart(0);
+      if (!e.payload.restart) this.restart(this.failures++);
     });
     // disconnect() may come while a restart is connecting: never leave a consumer running after it.
     const abandoned = async () => {
@@ -311,7 +315,7 @@ class KafkajsConsumer implements DriverConsumer {
         .then(() => (this.closed ? undefined : this.start()))
         .catch((err: Error) => {
           this.listener.crashed?.(err);
-          this.restart(attempt + 1);
+          this.restart(Math.max(attempt + 1, this.failures++));
         });
     }, delay);
   }
