@@ -28,7 +28,7 @@ class EchoModule {}
 async function main() {
   // raw nats.js: a subscription that echoes, and nc.request()
   const rawServer = await connect({ servers });
-  rawServer.subscribe('bench.raw.echo', { callback: (_e, m) => m.respond(m.data) });
+  rawServer.subscribe('bench.raw.echo', { callback: (_e, m) => void m.respond(m.data) });
   const rawClient = await connect({ servers });
   const rawBody = JSON.stringify(payload);
 

@@ -38,7 +38,8 @@ const NO_OPTIONS: Readonly<RpcRecordOptions> = Object.freeze({});
  */
 export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOptions> extends ClientProxy<
   RpcEvents,
-  RpcStatus
+  // `string`, not RpcStatus: Nest's `customClass: Type<ClientProxy>` only accepts the default status type.
+  string
 > {
   protected readonly logger = new Logger(this.constructor.name);
   protected readonly pending = new PendingReplies<ActiveRequest>(
@@ -56,6 +57,11 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
     super();
     checkTimeout('timeout', options?.timeout);
     this.options = { ...options };
+  }
+
+  /** Emits `connected`, `disconnected`, `reconnecting` (and `blocked`/`unblocked` on RabbitMQ). */
+  override get status(): Observable<RpcStatus> {
+    return super.status as Observable<RpcStatus>;
   }
 
   /** Connects once; concurrent and repeated calls share the same attempt. A failed attempt can be retried. */

@@ -50,7 +50,7 @@ describe('RabbitMQ transport', () => {
     @Module({
       imports: [
         ClientsModule.register([
-          { name: 'BILLING', customClass: RabbitRpcClient as any, options: { urls: [AMQP_URL] } },
+          { name: 'BILLING', customClass: RabbitRpcClient, options: { urls: [AMQP_URL] } },
         ]),
       ],
     })
