@@ -46,7 +46,7 @@ describe('Kafka transport', () => {
         ClientsModule.register([
           {
             name: 'BILLING',
-            customClass: KafkaRpcClient as any,
+            customClass: KafkaRpcClient,
             options: {
               client: { brokers: KAFKA_BROKERS, clientId: `${prefix}-gateway`, logLevel: 'nothing' },
               topics: { numPartitions: 3 },
