@@ -38,8 +38,11 @@ export const DEFAULT_TIMEOUT = 30_000; // thirty seconds
 export const DEFAULT_MAX_CONCURRENCY = 100; // handlers at once per server
 export const DEFAULT_CLOSE_TIMEOUT = 10_000; // ten seconds
 
+/** The longest delay Node's timers honour (about 24.8 days); longer ones would fire at once. */
+export const MAX_TIMEOUT = 2_147_483_647;
+
 export function checkTimeout(name: string, value: number | undefined): void {
-  if (value !== undefined && (!Number.isFinite(value) || value < 0)) {
-    throw new RangeError(`${name} must be a number of milliseconds >= 0, got ${value}`);
+  if (value !== undefined && (typeof value !== 'number' || !(value >= 0 && value <= MAX_TIMEOUT))) {
+    throw new RangeError(`${name} must be a number of milliseconds from 0 to ${MAX_TIMEOUT}, got ${value}`);
   }
 }

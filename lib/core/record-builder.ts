@@ -1,3 +1,4 @@
+import { checkTimeout } from './options.js';
 import type { HeaderMap } from './wire.js';
 
 /** Per-call options carried by an `RpcRecord`. Unset fields fall back to the client's options. */
@@ -48,7 +49,7 @@ export class RpcRecordBuilder<TData = unknown> {
     return this;
   }
   setTimeout(ms: number): this {
-    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`timeout must be a number >= 0, got ${ms}`);
+    checkTimeout('timeout', ms);
     this.options.timeout = ms;
     return this;
   }

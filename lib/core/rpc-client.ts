@@ -16,7 +16,7 @@ import { toDestination } from './patterns.js';
 import { PendingReplies, type PendingRequest } from './pending-replies.js';
 import { RpcRecord, type RpcRecordOptions } from './record-builder.js';
 import type { RpcEvents, RpcStatus } from './status.js';
-import { type HeaderMap, Headers, type InboundReply, type OutboundMessage } from './wire.js';
+import { Headers, type InboundReply, type OutboundMessage, RESERVED_HEADERS, userHeaders } from './wire.js';
 
 /** A request or event ready for an adapter to publish. */
 export interface OutboundRequest extends OutboundMessage {
@@ -48,6 +48,7 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
   protected readonly events = new EventEmitter();
   protected readonly options: TOptions;
   private connection?: Promise<void>;
+  private closing?: Promise<void>;
   private ready = false;
   // Correlation ids: a random per-client prefix plus a counter; unique across clients, cheap to make.
   private readonly idPrefix = randomBytes(8).toString('hex');
@@ -67,35 +68,47 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
   /** Connects once; concurrent and repeated calls share the same attempt. A failed attempt can be retried. */
   connect(): Promise<any> {
     if (!this.connection) {
-      const attempt = this.connectTransport().then(
-        () => {
-          if (this.connection !== attempt) return;
-          this.ready = true;
-          this._status$.next('connected');
-        },
-        (err: unknown) => {
-          if (this.connection === attempt) this.connection = undefined;
-          throw RpcError.is(err)
-            ? err
-            : new RpcConnectionError(`Could not connect: ${describe(err)}`, { cause: err });
-        },
-      );
+      // A close still under way owns the adapter's handles: connect only once it is done.
+      const closing = this.closing ?? Promise.resolve();
+      const attempt = closing
+        .then(() => this.connectTransport())
+        .then(
+          () => {
+            if (this.connection !== attempt) return;
+            this.ready = true;
+            this._status$.next('connected');
+          },
+          (err: unknown) => {
+            if (this.connection === attempt) this.connection = undefined;
+            throw RpcError.is(err)
+              ? err
+              : new RpcConnectionError(`Could not connect: ${describe(err)}`, { cause: err });
+          },
+        );
       this.connection = attempt;
     }
     return this.connection;
   }
 
   /** Fails every pending request with `RpcConnectionError`, then closes the connection. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
     const connection = this.connection;
     this.connection = undefined;
     this.ready = false;
     this.pending.failAll((e) => new RpcConnectionError(`Client closed while "${e.pattern}" was pending`));
-    if (connection) {
-      await connection.catch(() => undefined);
-      await this.closeTransport();
-    }
-    this._status$.next('disconnected');
+    const previous = this.closing ?? Promise.resolve();
+    const closing = previous.then(async () => {
+      if (connection) {
+        await connection.catch(() => undefined);
+        await this.closeTransport();
+      }
+      this._status$.next('disconnected');
+    });
+    this.closing = closing;
+    void closing.finally(() => {
+      if (this.closing === closing) this.closing = undefined;
+    });
+    return closing;
   }
 
   override on<K extends keyof RpcEvents>(event: K, callback: RpcEvents[K]): void {
@@ -253,11 +266,12 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
         ? this.options.serializer.serialize(payload, { pattern: destination })
         : payload,
     );
-    const headers: HeaderMap = record?.options.headers ? { ...record.options.headers } : {};
+    checkTimeout('timeout', record?.options.timeout);
+    const headers = userHeaders(record?.options.headers);
     if (metadata === undefined) metadata = this.dispatchMetadata(pattern, payload);
     if (metadata && typeof metadata === 'object') {
       for (const [name, value] of Object.entries(metadata))
-        if (typeof value === 'string') headers[name] = value;
+        if (typeof value === 'string' && !RESERVED_HEADERS.has(name)) headers[name] = value;
     }
     return { destination, body, contentType, headers, options: record?.options ?? NO_OPTIONS };
   }

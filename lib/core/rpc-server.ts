@@ -18,7 +18,7 @@ import { type ReplyFrame, streamReplies } from './reply-stream.js';
 import type { RpcContext } from './rpc-context.js';
 import { describe } from './rpc-client.js';
 import type { RpcEvents, RpcStatus } from './status.js';
-import { type HeaderMap, Headers, type InboundMessage, type OutboundMessage } from './wire.js';
+import { type HeaderMap, Headers, type InboundMessage, type OutboundMessage, userHeaders } from './wire.js';
 
 /** A registered handler and the destination it listens on. */
 export interface Route {
@@ -55,6 +55,7 @@ export abstract class RpcServer<
   protected readonly options: TOptions;
   protected readonly limit: ConcurrencyLimit;
   private closing?: Promise<void>;
+  private starting?: Promise<void>;
 
   constructor(options: TOptions) {
     super();
@@ -64,8 +65,11 @@ export abstract class RpcServer<
   }
 
   async listen(callback: (err?: unknown, ...optionalParams: unknown[]) => void): Promise<void> {
+    if (this.closing)
+      return callback(new RpcConnectionError('The server was closed before it started listening'));
     try {
-      await this.startTransport(this.routes());
+      this.starting = this.startTransport(this.routes());
+      await this.starting;
       this._status$.next('connected');
     } catch (err) {
       return callback(
@@ -191,7 +195,7 @@ export abstract class RpcServer<
     } else {
       let value = frame.value;
       if (RpcResponse.is(value)) {
-        Object.assign(headers, value.options.headers);
+        Object.assign(headers, userHeaders(value.options.headers));
         value = value.data;
       }
       if (!frame.final) headers[Headers.stream] = 'next';
@@ -263,6 +267,8 @@ export abstract class RpcServer<
   }
 
   private async shutdown(): Promise<void> {
+    // Closing while listen() is still starting: let it finish so that what it opens gets closed.
+    await this.starting?.catch(() => undefined);
     await this.stopIntake();
     const timeout = this.options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
     const abort = new AbortController();

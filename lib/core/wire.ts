@@ -55,3 +55,10 @@ export interface InboundReply {
 
 /** Wire headers the core owns; user headers with these names are overwritten. */
 export const RESERVED_HEADERS: ReadonlySet<string> = new Set(Object.values(Headers));
+
+/** A copy of application headers without the wire headers the core owns. */
+export function userHeaders(headers: HeaderMap | undefined): HeaderMap {
+  const out: HeaderMap = {};
+  if (headers) for (const name in headers) if (!RESERVED_HEADERS.has(name)) out[name] = headers[name]!;
+  return out;
+}

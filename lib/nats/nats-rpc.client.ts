@@ -28,32 +28,38 @@ export class NatsRpcClient extends RpcClient<NatsRpcClientOptions> {
   protected async connectTransport(): Promise<void> {
     const nc = await connect(natsConnectionOptions(this.options));
     this.nc = nc;
-    this.inbox = createInbox(this.options.inboxPrefix);
-    const prefixLength = this.inbox.length + 1;
-    nc.subscribe(`${this.inbox}.*`, {
-      callback: (err, msg) => {
-        if (err) return this.logger.error(`Reply subscription failed: ${err.message}`);
-        this.onReply(msg.subject.slice(prefixLength), msg);
-      },
-    });
-    watchStatus(nc, (status) => {
-      // Replies published while we are away are lost on core NATS: fail now instead of waiting out the timeout.
-      if (status === 'disconnected')
+    try {
+      this.inbox = createInbox(this.options.inboxPrefix);
+      const prefixLength = this.inbox.length + 1;
+      nc.subscribe(`${this.inbox}.*`, {
+        callback: (err, msg) => {
+          if (err) return this.logger.error(`Reply subscription failed: ${err.message}`);
+          this.onReply(msg.subject.slice(prefixLength), msg);
+        },
+      });
+      watchStatus(nc, (status) => {
+        // Replies published while we are away are lost on core NATS: fail now instead of waiting out the timeout.
+        if (status === 'disconnected')
+          this.pending.failAll(
+            (e) => new RpcConnectionError(`Connection lost while "${e.pattern}" was pending`),
+          );
+        this.emitStatus(status);
+      });
+      void nc.closed().then((err) => {
+        if (this.nc !== nc) return;
+        this.nc = undefined;
+        this.resetConnection();
         this.pending.failAll(
-          (e) => new RpcConnectionError(`Connection lost while "${e.pattern}" was pending`),
+          (e) => new RpcConnectionError(`Connection closed while "${e.pattern}" was pending`, { cause: err }),
         );
-      this.emitStatus(status);
-    });
-    void nc.closed().then((err) => {
-      if (this.nc !== nc) return;
+        this.emitStatus('disconnected', err ?? undefined);
+      });
+      await nc.flush(); // the inbox subscription is live on the server once this resolves
+    } catch (err) {
       this.nc = undefined;
-      this.resetConnection();
-      this.pending.failAll(
-        (e) => new RpcConnectionError(`Connection closed while "${e.pattern}" was pending`, { cause: err }),
-      );
-      this.emitStatus('disconnected', err ?? undefined);
-    });
-    await nc.flush(); // the inbox subscription is live on the server once this resolves
+      await nc.close().catch(() => undefined);
+      throw err;
+    }
   }
 
   protected async closeTransport(): Promise<void> {

@@ -28,21 +28,29 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
   protected async startTransport(routes: Route[]): Promise<void> {
     const nc = await connect(natsConnectionOptions(this.options));
     this.nc = nc;
-    watchStatus(nc, (status, ...args) => this.emitStatus(status, ...args));
-    for (const route of routes) {
-      const queue = this.queueOf(route);
-      this.subscriptions.push(
-        nc.subscribe(route.destination, {
-          ...(queue ? { queue } : {}),
-          callback: (err, msg) => {
-            if (err)
-              return this.logger.error(`Subscription to "${route.destination}" failed: ${err.message}`);
-            void this.onMessage(route, msg);
-          },
-        }),
-      );
+    try {
+      watchStatus(nc, (status, ...args) => this.emitStatus(status, ...args));
+      for (const route of routes) {
+        const queue = this.queueOf(route);
+        this.subscriptions.push(
+          nc.subscribe(route.destination, {
+            ...(queue ? { queue } : {}),
+            callback: (err, msg) => {
+              if (err)
+                return this.logger.error(`Subscription to "${route.destination}" failed: ${err.message}`);
+              void this.onMessage(route, msg);
+            },
+          }),
+        );
+      }
+      await nc.flush(); // subscriptions are registered on the server once this resolves
+    } catch (err) {
+      // An invalid subject, say: close what was opened, or the connection outlives the failed listen().
+      this.nc = undefined;
+      this.subscriptions = [];
+      await nc.close().catch(() => undefined);
+      throw err;
     }
-    await nc.flush(); // subscriptions are registered on the server once this resolves
   }
 
   protected async stopIntake(): Promise<void> {

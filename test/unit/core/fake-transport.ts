@@ -43,6 +43,7 @@ export class FakeClient extends RpcClient<RpcClientOptions> {
     this.broker.inboxes.set('inbox', (msg) => this.handleReply(msg.correlationId!, msg));
   }
   protected async closeTransport(): Promise<void> {
+    await new Promise((r) => setImmediate(r)); // a close that takes a moment, as a real one does
     this.broker.inboxes.delete('inbox');
   }
   protected publishRequest(request: OutboundRequest, entry: ActiveRequest): void {
@@ -54,6 +55,10 @@ export class FakeClient extends RpcClient<RpcClientOptions> {
 }
 
 export class FakeServer extends RpcServer<RpcServerOptions> {
+  /** When set, startTransport waits for it before subscribing. */
+  startGate?: Promise<void>;
+  /** Called as startTransport begins. */
+  onStart?: () => void;
   constructor(
     private readonly broker: FakeBroker,
     options: RpcServerOptions = {},
@@ -64,6 +69,8 @@ export class FakeServer extends RpcServer<RpcServerOptions> {
     return this.broker as T;
   }
   protected async startTransport(routes: Route[]): Promise<void> {
+    this.onStart?.();
+    await this.startGate;
     for (const route of routes) {
       this.broker.routes.set(route.destination, (msg) => {
         const inbound: InboundMessage = { ...msg, pattern: route.pattern };

@@ -1,7 +1,9 @@
 import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
-import { firstValueFrom, lastValueFrom } from 'rxjs';
+import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
+import { RpcContext } from '../../../lib/core/rpc-context.js';
+import { RpcRecord, RpcRecordBuilder, RpcResponse } from '../../../lib/core/record-builder.js';
+import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   RpcConnectionError,
@@ -9,7 +11,7 @@ import {
   RpcRemoteError,
   RpcTimeoutError,
 } from '../../../lib/core/errors.js';
-import { DEFAULT_TIMEOUT } from '../../../lib/core/options.js';
+import { DEFAULT_TIMEOUT, MAX_TIMEOUT } from '../../../lib/core/options.js';
 import { Headers } from '../../../lib/core/wire.js';
 import { FakeBroker, FakeClient, FakeServer } from './fake-transport.js';
 
@@ -23,6 +25,14 @@ class TestController {
   @MessagePattern('echo')
   echo(@Payload() data: unknown) {
     return data;
+  }
+  @MessagePattern('spoof')
+  spoof() {
+    return new RpcResponse(1, { headers: { 'rpc-stream': 'next', 'rpc-error': 'internal', 'x-ok': 'yes' } });
+  }
+  @MessagePattern('headers')
+  headers(@Ctx() ctx: RpcContext) {
+    return ctx.getHeaders();
   }
   @MessagePattern('big')
   big() {
@@ -223,5 +233,75 @@ describe('RpcClient defaults and options', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('review fixes', () => {
+  const apps: INestMicroservice[] = [];
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((a) => a.close()));
+  });
+
+  it('does not let application headers impersonate wire headers, in either direction', async () => {
+    const broker = new FakeBroker();
+    apps.push(await start(broker));
+    const client = new FakeClient(broker, { timeout: 2_000 });
+    const reply = await lastValueFrom(client.send('spoof', 1).pipe(toArray()));
+    expect(reply).toEqual([1]); // completed, not waiting for more, and no remote error
+    const seen = await firstValueFrom(
+      client.send(
+        'headers',
+        new RpcRecordBuilder(1).setHeaders({ 'rpc-reply-mode': 'event', 'x-a': 'b' }).build(),
+      ),
+    );
+    expect(seen['x-a']).toBe('b');
+    expect(seen['rpc-reply-mode']).toBeUndefined();
+  });
+
+  it('refuses timeouts that Node timers cannot hold, wherever they are given', async () => {
+    expect(() => new FakeClient(new FakeBroker(), { timeout: MAX_TIMEOUT + 1 })).toThrow(RangeError);
+    expect(() => new RpcRecordBuilder(1).setTimeout(30 * 24 * 3600_000)).toThrow(RangeError);
+    const err = await firstValueFrom(
+      new FakeClient(new FakeBroker()).send('x', new RpcRecord(1, { timeout: Number.NaN })),
+    ).catch((e) => e);
+    expect(err).toBeInstanceOf(RangeError);
+  });
+
+  it('reconnects after a close that a send overtook, without the close tearing down the new connection', async () => {
+    const broker = new FakeBroker();
+    apps.push(await start(broker));
+    const client = new FakeClient(broker, { timeout: 2_000 });
+    await client.connect();
+    const closing = client.close();
+    const reply = firstValueFrom(client.send('echo', 'after close'));
+    await closing;
+    await expect(reply).resolves.toBe('after close');
+    await expect(firstValueFrom(client.send('echo', 'still connected'))).resolves.toBe('still connected');
+    expect(client.connects).toBe(2);
+  });
+
+  it('closes what listen() opened when close() comes while it is still starting', async () => {
+    const broker = new FakeBroker();
+    const server = new FakeServer(broker);
+    let open!: () => void;
+    server.startGate = new Promise((r) => (open = r));
+    const entered = new Promise<void>((r) => (server.onStart = r));
+    const app = await NestFactory.createMicroservice(TestModule, { strategy: server, logger: false });
+    const listening = app.listen();
+    await entered;
+    const closing = app.close();
+    open();
+    await Promise.all([listening, closing]);
+    expect(broker.routes.size).toBe(0);
+  });
+
+  it('refuses to start listening once closed', async () => {
+    const broker = new FakeBroker();
+    const server = new FakeServer(broker);
+    const app = await NestFactory.createMicroservice(TestModule, { strategy: server, logger: false });
+    await server.close();
+    await expect(app.listen()).rejects.toBeInstanceOf(RpcConnectionError);
+    expect(broker.routes.size).toBe(0);
+    await app.close();
   });
 });
