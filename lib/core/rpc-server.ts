@@ -38,6 +38,8 @@ export interface Route {
  */
 export type DispatchOutcome = 'handled' | 'rejected';
 
+type ProcessingStartHook = (transportId: unknown, context: unknown, done: () => Promise<void>) => void;
+
 const INTERNAL_ERROR = Object.freeze({ status: 'error', message: 'Internal server error' });
 const EMPTY = new Uint8Array(0);
 
@@ -119,13 +121,37 @@ export abstract class RpcServer<
   /** `dispatch`, telling what became of the message (to dead-letter a rejected one, say). Never rejects. */
   protected dispatchWithOutcome(message: InboundMessage, context: TContext): Promise<DispatchOutcome> {
     return this.limit
-      .run(() => this.process(message, context))
+      .run(() => this.withProcessingHooks(context, () => this.process(message, context)))
       .catch((err) => {
         this.logger.error(
           `Unexpected failure handling a message on "${message.destination}": ${describe(err)}`,
         );
         return 'handled' as const;
       });
+  }
+
+  /**
+   * Runs Nest's processing hooks (`setOnProcessingStartHook`/`EndHook`, Nest 12; tracing uses them)
+   * around one message, replies included. Nest 11 has none, and then this costs nothing.
+   */
+  private withProcessingHooks<T>(context: TContext, work: () => Promise<T>): Promise<T> {
+    // Typed by Nest 12; absent (undefined) at run time on Nest 11.
+    const start = this.onProcessingStartHook as ProcessingStartHook | undefined;
+    const end = this.onProcessingEndHook as ((id: unknown, ctx: unknown) => void) | undefined;
+    if (!start && !end) return work();
+    return new Promise<T>((resolve, reject) => {
+      const run = async () => {
+        try {
+          resolve(await work());
+        } catch (err) {
+          reject(err);
+        } finally {
+          end?.(this.transportId, context);
+        }
+      };
+      if (start) start(this.transportId, context, run);
+      else void run();
+    });
   }
 
   private async process(message: InboundMessage, context: TContext): Promise<DispatchOutcome> {

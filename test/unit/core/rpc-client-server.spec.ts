@@ -305,3 +305,28 @@ describe('review fixes', () => {
     await app.close();
   });
 });
+
+describe("Nest's processing hooks", () => {
+  it('run around each message, replies included', async () => {
+    const broker = new FakeBroker();
+    const server = new FakeServer(broker);
+    const calls: string[] = [];
+    server.setOnProcessingStartHook((_id, ctx, done) => {
+      calls.push(`start ${(ctx as RpcContext).getPattern()}`);
+      return done();
+    });
+    server.setOnProcessingEndHook((_id, ctx) => {
+      const replied = broker.published.some((m) => m.destination === 'inbox');
+      calls.push(`end ${(ctx as RpcContext).getPattern()} replied=${replied}`);
+    });
+    const app = await NestFactory.createMicroservice(TestModule, { strategy: server, logger: false });
+    await app.listen();
+    try {
+      await expect(firstValueFrom(new FakeClient(broker).send('echo', 1))).resolves.toBe(1);
+      await vi.waitFor(() => expect(calls).toHaveLength(2));
+      expect(calls).toEqual(['start echo', 'end echo replied=true']);
+    } finally {
+      await app.close();
+    }
+  });
+});
