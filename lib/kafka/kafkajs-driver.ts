@@ -211,7 +211,8 @@ class KafkajsProducer implements DriverProducer {
   }
 }
 
-class KafkajsConsumer implements DriverConsumer {
+/** Exported for unit tests only. */
+export class KafkajsConsumer implements DriverConsumer {
   private consumer?: Consumer;
   private topics: string[] = [];
   private fromBeginning = false;
@@ -252,8 +253,13 @@ class KafkajsConsumer implements DriverConsumer {
         joined();
       },
     };
+    // kafkajs's own connect and join may outlast the timer: race them, so the timeout is honoured and
+    // neither promise is ever left rejected without a handler (an unhandled rejection ends the process).
+    const started = this.start();
+    started.catch(() => undefined);
+    firstJoin.catch(() => undefined);
     try {
-      await this.start();
+      await Promise.race([started, firstJoin]);
       await firstJoin;
     } catch (err) {
       await this.disconnect().catch(() => undefined);

@@ -1,0 +1,44 @@
+import type { Consumer } from 'kafkajs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { KafkajsConsumer } from '../../../lib/kafka/kafkajs-driver.js';
+
+/** A kafkajs consumer whose `connect()` hangs until the test lets it finish. */
+function slowConsumer() {
+  let finishConnect!: () => void;
+  const connected = new Promise<void>((resolve) => (finishConnect = resolve));
+  let disconnected!: () => void;
+  const disconnectedOnce = new Promise<void>((resolve) => (disconnected = resolve));
+  const fake = {
+    events: { GROUP_JOIN: 'group_join', CRASH: 'crash', REBALANCING: 'rebalancing' },
+    on: () => () => undefined,
+    connect: () => connected,
+    subscribe: async () => undefined,
+    run: async () => undefined,
+    disconnect: async () => disconnected(),
+  };
+  return { consumer: fake as unknown as Consumer, finishConnect, disconnectedOnce };
+}
+
+describe('KafkajsConsumer.run', () => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+  beforeEach(() => {
+    unhandled.length = 0;
+    process.on('unhandledRejection', onUnhandled);
+  });
+  afterEach(() => {
+    process.off('unhandledRejection', onUnhandled);
+  });
+
+  it('fails at the join timeout while kafkajs is still connecting, without an unhandled rejection', async () => {
+    const fake = slowConsumer();
+    const consumer = new KafkajsConsumer(() => fake.consumer, 100, 1_000);
+    await consumer.subscribe(['t'], { fromBeginning: true });
+    await expect(consumer.run(() => 0, {}, 20)).rejects.toThrow(/did not join its group within 20 ms/);
+    // kafkajs's connect finishes late: the abandoned consumer is disconnected, nothing else happens.
+    fake.finishConnect();
+    await fake.disconnectedOnce;
+    await new Promise((resolve) => setImmediate(resolve)); // one turn: Node reports unhandled rejections there
+    expect(unhandled).toEqual([]);
+  }, 2_000);
+});
