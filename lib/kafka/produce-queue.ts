@@ -17,8 +17,12 @@ export const MAX_CHUNK_RECORDS = 500;
  * replies or concurrent calls shares a request. kafkajs has no `linger.ms`; this is the
  * zero-delay equivalent.
  *
- * A chunk fails as a whole; a failed chunk of several records is retried one record per request
- * when the error is about size, so only the oversized record fails.
+ * A chunk fails as a whole, so a failed chunk is split before its records are failed: a chunk of
+ * several topics is retried one topic per request (one missing or forbidden topic, e.g. a caller's
+ * bad `reply_to`, fails only its own records), and a chunk of one topic is retried one record per
+ * request when the error is about size, so only the oversized record fails. A retried record may be
+ * written twice when the failed request had partly succeeded (the producer is not idempotent; its
+ * own retries behave the same): at least once.
  */
 export class ProduceQueue {
   private queue: Entry[] = [];
@@ -67,6 +71,16 @@ export class ProduceQueue {
       await this.send(chunk.map((e) => e.record));
       for (const e of chunk) e.resolve();
     } catch (err) {
+      const byTopic = new Map<string, Entry[]>();
+      for (const e of chunk) {
+        const entries = byTopic.get(e.record.topic);
+        if (entries) entries.push(e);
+        else byTopic.set(e.record.topic, [e]);
+      }
+      if (byTopic.size > 1) {
+        await Promise.all([...byTopic.values()].map((entries) => this.sendChunk(entries)));
+        return;
+      }
       if (chunk.length > 1 && this.isSizeError(err)) {
         await Promise.all(chunk.map((e) => this.sendChunk([e])));
         return;

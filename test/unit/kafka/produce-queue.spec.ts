@@ -58,4 +58,48 @@ describe('ProduceQueue', () => {
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
   });
+
+  it('retries a failed chunk of several topics one topic at a time, so only the bad topic fails', async () => {
+    const unknownTopic = new Error('This server does not host this topic-partition');
+    const sent: string[][] = [];
+    const queue = new ProduceQueue(
+      async (records) => {
+        sent.push(records.map((r) => r.topic));
+        if (records.some((r) => r.topic === 'missing')) throw unknownTopic;
+      },
+      () => false,
+    );
+    const results = await Promise.allSettled([
+      queue.push(record('a')),
+      queue.push(record('missing')),
+      queue.push(record('b')),
+      queue.push(record('a')),
+      queue.push(record('missing')),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+    ]);
+    expect((results[1] as PromiseRejectedResult).reason).toBe(unknownTopic);
+    // the whole chunk once, then one request per topic; the bad topic's records are not split further
+    expect(sent).toEqual([['a', 'missing', 'b', 'a', 'missing'], ['a', 'a'], ['missing', 'missing'], ['b']]);
+  });
+
+  it('splits by topic first, then by record for a size error', async () => {
+    const queue = new ProduceQueue(
+      async (records) => {
+        if (records.some((r) => r.value!.byteLength > 1_000)) throw tooLarge;
+      },
+      (err) => (err as { tooLarge?: boolean }).tooLarge === true,
+    );
+    const results = await Promise.allSettled([
+      queue.push(record('a')),
+      queue.push(record('b', 5_000)),
+      queue.push(record('b')),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+  });
 });
