@@ -2,7 +2,14 @@ import { DEFAULT_MAX_CONCURRENCY } from '../core/options.js';
 import { describe } from '../core/rpc-client.js';
 import { RpcServer, type Route } from '../core/rpc-server.js';
 import { Headers, type InboundMessage, type OutboundMessage } from '../core/wire.js';
-import type { Assignment, DriverAdmin, DriverConsumer, DriverProducer, KafkaRecord } from './kafka-driver.js';
+import type {
+  Assignment,
+  DriverAdmin,
+  DriverConsumer,
+  DriverProducer,
+  KafkaDriver,
+  KafkaRecord,
+} from './kafka-driver.js';
 import { replyHeaders, replyRouteOf } from './kafka-headers.js';
 import { PayloadLimits } from './kafka-publish.js';
 import { KafkaRpcContext } from './kafka-rpc.context.js';
@@ -50,8 +57,12 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
   private topics: string[] = [];
   private patternOf = new Map<string, string>();
   private readonly windows = new Map<string, PartitionWindow>();
-  /** Where the group had no committed offset at start: the end offsets to begin from, on the first join only. */
-  private initialOffsets?: Map<string, string>;
+  /**
+   * The partitions the group had never committed when this server started, with their end offsets
+   * read then. An entry goes once a committed offset is seen for its partition.
+   */
+  private initialOffsets = new Map<string, string>();
+  private readonly positionRetries = new Set<NodeJS.Timeout>();
   private stopping = false;
   private recovering = false;
   private commitScheduled = false;
@@ -82,7 +93,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
       if (!this.patternOf.has(route.destination)) this.patternOf.set(route.destination, route.pattern);
     }
     this.topics = [...this.patternOf.keys()];
-    const driver = createKafkajsDriver(this.options.client, this.constructor.name);
+    const driver = this.createDriver();
     const admin = driver.admin();
     const producer = driver.producer(this.options.producer ?? {});
     this.admin = admin;
@@ -135,6 +146,11 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     }
   }
 
+  /** @internal The Kafka client library behind the driver interface; unit tests substitute a fake. */
+  protected createDriver(): KafkaDriver {
+    return createKafkajsDriver(this.options.client, this.constructor.name);
+  }
+
   protected async stopIntake(): Promise<void> {
     this.stopping = true;
     for (const topic of this.topics) this.consumer?.pause(topic);
@@ -145,6 +161,8 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     // Let the continuations of finished handlers run (they mark offsets finished), then commit them.
     if (this.limit.load === 0) await new Promise((resolve) => setImmediate(resolve));
     clearTimeout(this.commitRetry);
+    for (const timer of this.positionRetries) clearTimeout(timer);
+    this.positionRetries.clear();
     await this.committing?.catch(() => undefined);
     if (this.consumer)
       await this.commitNow().catch((err) => this.logger.warn(`Final commit failed: ${describe(err)}`));
@@ -204,6 +222,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     const key = keyOf(topic, partition);
     let window = this.windows.get(key);
     if (!window) this.windows.set(key, (window = new PartitionWindow(topic, partition)));
+    if (window.positioning) return 0; // fetched before its start was known: fetched again after the seek
     let taken = 0;
     for (const record of records) {
       const offset = Number(record.offset);
@@ -240,7 +259,11 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     }
   }
 
-  /** After every join: forget partitions that went elsewhere, position new ones, re-commit what we hold. */
+  /**
+   * After every join: forget partitions that went elsewhere, position new ones, re-commit what we hold.
+   * A partition the group had never committed when this server started is held paused until
+   * `positionTopic` has read where it starts.
+   */
   private onAssigned(assignment: Assignment): void {
     const assigned = new Set<string>();
     for (const [topic, partitions] of Object.entries(assignment))
@@ -251,28 +274,74 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
         this.windows.delete(key);
       }
     }
-    const initial = this.initialOffsets;
-    this.initialOffsets = undefined;
     for (const [topic, partitions] of Object.entries(assignment)) {
+      const toPosition: PartitionWindow[] = [];
       for (const partition of partitions) {
         const key = keyOf(topic, partition);
-        const start = initial?.get(key);
         let window = this.windows.get(key);
-        if (start !== undefined && !window) {
-          this.consumer?.seek(topic, partition, start);
+        if (!window && this.initialOffsets.has(key)) {
           this.windows.set(key, (window = new PartitionWindow(topic, partition)));
-          window.committable = start;
+          window.positioning = true;
+          toPosition.push(window);
         }
         if (window) window.committed = undefined; // new generation: commit what we hold again
-        if (this.stopping || window?.paused) this.consumer?.pause(topic, [partition]);
+        if (this.stopping || window?.paused || window?.positioning) this.consumer?.pause(topic, [partition]);
         else this.consumer?.resume(topic, [partition]);
       }
+      if (toPosition.length > 0) void this.positionTopic(topic, toPosition);
     }
     if (this.recovering) {
       this.recovering = false;
       this.emitStatus('connected');
     }
     this.scheduleCommit();
+  }
+
+  /**
+   * Starts partitions the group had not committed at startup. Another instance of the service may
+   * have committed them since (it started earlier, or held them until this rebalance): its committed
+   * offset means everything before it was handled, so it wins. Only where the group still has no
+   * committed offset does the partition start at the end offset read at startup, which is at or
+   * before any request produced after `listen()` resolved. Read after the join, when the previous
+   * owner can no longer commit in the new generation.
+   */
+  private async positionTopic(topic: string, windows: PartitionWindow[]): Promise<void> {
+    const admin = this.admin;
+    if (!admin || this.stopping) return;
+    let committed: Map<number, string | undefined>;
+    try {
+      committed = await admin.committedOffsets(this.groupId, topic);
+    } catch (err) {
+      const current = windows.filter((w) => this.isCurrent(w));
+      if (this.stopping || current.length === 0) return;
+      this.logger.warn(`Could not read the committed offsets of "${topic}", retrying: ${describe(err)}`);
+      const timer = setTimeout(() => {
+        this.positionRetries.delete(timer);
+        void this.positionTopic(topic, current);
+      }, COMMIT_RETRY_MS);
+      this.positionRetries.add(timer);
+      return;
+    }
+    for (const window of windows) {
+      if (!this.isCurrent(window)) continue;
+      const { partition } = window;
+      const key = keyOf(topic, partition);
+      const offset = committed.get(partition);
+      if (offset !== undefined) this.initialOffsets.delete(key);
+      const start = offset ?? this.initialOffsets.get(key);
+      window.positioning = false;
+      if (start !== undefined) {
+        this.consumer?.seek(topic, partition, start);
+        window.committable = start;
+      }
+      if (!this.stopping && !window.paused) this.consumer?.resume(topic, [partition]);
+    }
+    this.scheduleCommit();
+  }
+
+  /** The window still stands for its partition: not revoked, not replaced. */
+  private isCurrent(window: PartitionWindow): boolean {
+    return !window.revoked && this.windows.get(keyOf(window.topic, window.partition)) === window;
   }
 
   private onCrash(err: Error): void {
@@ -312,7 +381,10 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     if (!consumer || dirty.length === 0) return;
     const offsets = dirty.map((w) => ({ topic: w.topic, partition: w.partition, offset: w.committable! }));
     await consumer.commit(offsets);
-    dirty.forEach((w, i) => (w.committed = offsets[i]!.offset));
+    dirty.forEach((w, i) => {
+      w.committed = offsets[i]!.offset;
+      this.initialOffsets.delete(keyOf(w.topic, w.partition));
+    });
   }
 }
 

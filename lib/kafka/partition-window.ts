@@ -14,6 +14,8 @@ export class PartitionWindow {
   /** What was last committed successfully in this window's lifetime. */
   committed?: string;
   paused = false;
+  /** Held paused while the server finds where this partition starts (a partition new to the group). */
+  positioning = false;
   /** The partition went to another consumer; this window commits nothing more. */
   revoked = false;
 

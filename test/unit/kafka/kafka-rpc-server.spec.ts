@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import type {
+  Assignment,
+  ConsumerListener,
+  DriverAdmin,
+  DriverConsumer,
+  DriverProducer,
+  KafkaDriver,
+  TopicPartitionOffset,
+} from '../../../lib/kafka/kafka-driver.js';
+import { KafkaRpcServer } from '../../../lib/kafka/index.js';
+
+const TOPIC = 'orders';
+
+/** The group's committed offsets as the fake broker holds them; `startup` is what the first read sees. */
+class FakeAdmin implements DriverAdmin {
+  reads = 0;
+  constructor(
+    private readonly ends: Map<number, string>,
+    private readonly startup: Map<number, string | undefined>,
+    public committed: Map<number, string | undefined>,
+  ) {}
+  async connect() {}
+  async disconnect() {}
+  async partitionCounts(topics: string[]) {
+    return new Map(topics.map((t) => [t, this.ends.size]));
+  }
+  async createTopics() {}
+  async endOffsets() {
+    return new Map(this.ends);
+  }
+  async committedOffsets() {
+    return new Map(this.reads++ === 0 ? this.startup : this.committed);
+  }
+  async topicConfig() {
+    return undefined;
+  }
+}
+
+/** Records what the server asks of the consumer, in order; joins with `assignment` when run. */
+class FakeConsumer implements DriverConsumer {
+  readonly calls: string[] = [];
+  readonly commits: TopicPartitionOffset[][] = [];
+  listener: ConsumerListener = {};
+  private waiters: Array<{ call: string; resolve: () => void }> = [];
+  constructor(private readonly assignment: Assignment) {}
+  async subscribe() {}
+  async run(_handler: unknown, listener: ConsumerListener) {
+    this.listener = listener;
+    listener.assigned?.(this.assignment);
+  }
+  seek(topic: string, partition: number, offset: string) {
+    this.record(`seek ${topic}/${partition} ${offset}`);
+  }
+  pause(topic: string, partitions?: number[]) {
+    for (const p of partitions ?? []) this.record(`pause ${topic}/${p}`);
+  }
+  resume(topic: string, partitions?: number[]) {
+    for (const p of partitions ?? []) this.record(`resume ${topic}/${p}`);
+  }
+  async commit(offsets: TopicPartitionOffset[]) {
+    this.commits.push(offsets);
+  }
+  async disconnect() {}
+  /** Resolves once `call` has been made. */
+  made(call: string): Promise<void> {
+    if (this.calls.includes(call)) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ call, resolve }));
+  }
+  private record(call: string) {
+    this.calls.push(call);
+    for (const w of this.waiters.filter((w) => w.call === call)) w.resolve();
+  }
+}
+
+class FakeDriver implements KafkaDriver {
+  constructor(
+    readonly fakeAdmin: FakeAdmin,
+    readonly fakeConsumer: FakeConsumer,
+  ) {}
+  admin() {
+    return this.fakeAdmin;
+  }
+  producer(): DriverProducer {
+    return { connect: async () => {}, disconnect: async () => {}, send: async () => {} };
+  }
+  consumer() {
+    return this.fakeConsumer;
+  }
+  errorKind() {
+    return 'other' as const;
+  }
+}
+
+async function start(driver: FakeDriver): Promise<KafkaRpcServer> {
+  class TestServer extends KafkaRpcServer {
+    protected override createDriver() {
+      return driver;
+    }
+  }
+  const server = new TestServer({
+    client: { brokers: ['fake:9092'], logLevel: 'nothing' },
+    consumer: { groupId: 'g' },
+  });
+  server.addHandler(TOPIC, async () => undefined);
+  await new Promise<void>((resolve, reject) =>
+    server.listen((err?: unknown) => (err ? reject(err) : resolve())),
+  );
+  return server;
+}
+
+describe('KafkaRpcServer positioning of partitions new to the group', () => {
+  it('starts at the offset another instance committed since startup, else at the startup end offset', async () => {
+    // At startup neither partition was committed; by the time this instance joins, another instance
+    // of the new group has handled partition 0 up to offset 40 (the requests from 40 to 99 are unhandled).
+    const admin = new FakeAdmin(
+      new Map([
+        [0, '100'],
+        [1, '100'],
+      ]),
+      new Map(),
+      new Map([[0, '40']]),
+    );
+    const consumer = new FakeConsumer({ [TOPIC]: [0, 1] });
+    const server = await start(new FakeDriver(admin, consumer));
+    try {
+      await Promise.all([consumer.made(`resume ${TOPIC}/0`), consumer.made(`resume ${TOPIC}/1`)]);
+      // held paused from the join until positioned, so nothing is fetched from the wrong place
+      expect(consumer.calls).toEqual([
+        `pause ${TOPIC}/0`,
+        `pause ${TOPIC}/1`,
+        `seek ${TOPIC}/0 40`,
+        `resume ${TOPIC}/0`,
+        `seek ${TOPIC}/1 100`,
+        `resume ${TOPIC}/1`,
+      ]);
+    } finally {
+      await server.close();
+    }
+    expect(consumer.commits.flat()).toContainEqual({ topic: TOPIC, partition: 0, offset: '40' });
+    expect(consumer.commits.flat()).toContainEqual({ topic: TOPIC, partition: 1, offset: '100' });
+  });
+
+  it('positions a partition it takes over at a later join by what the group committed meanwhile', async () => {
+    const admin = new FakeAdmin(new Map([[0, '100']]), new Map(), new Map());
+    const consumer = new FakeConsumer({ [TOPIC]: [] }); // first join: another instance got the partition
+    const server = await start(new FakeDriver(admin, consumer));
+    try {
+      admin.committed = new Map([[0, '70']]);
+      consumer.listener.assigned?.({ [TOPIC]: [0] }); // rebalance: the partition comes here
+      await consumer.made(`resume ${TOPIC}/0`);
+      expect(consumer.calls).toEqual([`pause ${TOPIC}/0`, `seek ${TOPIC}/0 70`, `resume ${TOPIC}/0`]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('leaves partitions the group had committed at startup to the consumer', async () => {
+    const admin = new FakeAdmin(new Map([[0, '100']]), new Map([[0, '10']]), new Map([[0, '10']]));
+    const consumer = new FakeConsumer({ [TOPIC]: [0] });
+    const server = await start(new FakeDriver(admin, consumer));
+    await server.close();
+    expect(consumer.calls).toEqual([`resume ${TOPIC}/0`]);
+    expect(admin.reads).toBe(1);
+  });
+});
