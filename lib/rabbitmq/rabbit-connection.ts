@@ -91,6 +91,10 @@ export class RabbitLink {
     // meets delayed ACKs and a lone request waits ~40 ms.
     const socketOptions = { noDelay: true, ...this.options.socketOptions };
     const setup = async (model: ChannelModel) => {
+      // amqplib's recovery runs setup before it listens to the new model itself, and a ChannelModel
+      // re-emits its connection's errors: a forced close or a heartbeat timeout during setup would be
+      // an 'error' event without a listener, which throws and ends the process.
+      model.on('error', (err: Error) => this.logger.debug?.(`Connection error: ${err.message}`));
       this.model = model;
       if (this.options.coalesceWrites !== false && !coalesceWrites(model)) {
         this.logger.debug?.(
