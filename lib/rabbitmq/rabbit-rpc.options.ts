@@ -6,8 +6,11 @@ export const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
 export const DEFAULT_RABBIT_URL = 'amqp://localhost:5672';
 /** Unacknowledged requests per consumer (per queue) on a server. */
 export const DEFAULT_RABBIT_PREFETCH = 50;
-/** RabbitMQ 3.10's default `max_message_size` (128 MiB); larger messages would close the channel. */
-export const DEFAULT_RABBIT_MAX_MESSAGE_SIZE = 134_217_728;
+/**
+ * RabbitMQ 4's default `max_message_size` (16 MiB; 3.x allowed 128 MiB): a larger message would make
+ * the broker close the channel. Raise `maxMessageSize` along with the broker's setting for more.
+ */
+export const DEFAULT_RABBIT_MAX_MESSAGE_SIZE = 16_777_216;
 /**
  * amqplib connection recovery: exponential backoff from 100 ms to 5 s with jitter, forever once connected;
  * the first connection is tried once, so a wrong URL fails `connect()`/`listen()` at once.
@@ -31,7 +34,10 @@ export interface RabbitConnectionOptions {
   socketOptions?: SocketOptions;
   /** Reconnection through amqplib's own connection recovery; `false` turns it off. Default `DEFAULT_RABBIT_RECONNECT`. */
   reconnect?: RabbitReconnectOptions | false;
-  /** Largest message published; larger ones fail with `RpcPayloadTooLargeError`. Default `DEFAULT_RABBIT_MAX_MESSAGE_SIZE`. */
+  /**
+   * Largest message published; larger ones fail with `RpcPayloadTooLargeError`. Default
+   * `DEFAULT_RABBIT_MAX_MESSAGE_SIZE` (16 MiB, RabbitMQ 4's `max_message_size`); raise it only with the broker's.
+   */
   maxMessageSize?: number;
   /**
    * Write the frames amqplib queues in one turn to the socket in one syscall (corks the socket around
@@ -120,6 +126,12 @@ export function resolveExchange(
 }
 
 export function checkPositiveInteger(name: string, value: number | undefined): void {
+  if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
+    throw new RangeError(`${name} must be an integer >= 1, got ${value}`);
+  }
+}
+
+export function checkNonNegativeInteger(name: string, value: number | undefined): void {
   if (value !== undefined && !(Number.isInteger(value) && value >= 0)) {
     throw new RangeError(`${name} must be an integer >= 0, got ${value}`);
   }

@@ -7,6 +7,7 @@ import { PublishGate } from './rabbit-flow.js';
 import { readHeaders, shortString, toBuffer } from './rabbit-headers.js';
 import { RabbitRpcContext } from './rabbit-rpc.context.js';
 import {
+  checkNonNegativeInteger,
   checkPositiveInteger,
   DEFAULT_RABBIT_MAX_MESSAGE_SIZE,
   DEFAULT_RABBIT_PREFETCH,
@@ -48,7 +49,7 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
 
   constructor(options: RabbitRpcServerOptions = {}) {
     super(options);
-    checkPositiveInteger('prefetch', options.prefetch);
+    checkNonNegativeInteger('prefetch', options.prefetch);
     checkPositiveInteger('maxMessageSize', options.maxMessageSize);
     this.exchange = resolveExchange(options.exchange);
     if (this.exchange && !options.serviceQueue) {

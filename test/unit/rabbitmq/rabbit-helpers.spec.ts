@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { PublishGate } from '../../../lib/rabbitmq/rabbit-flow.js';
 import { readHeaders, shortString, toBuffer } from '../../../lib/rabbitmq/rabbit-headers.js';
-import { RabbitRpcServer } from '../../../lib/rabbitmq/index.js';
+import { RabbitRpcClient, RabbitRpcServer } from '../../../lib/rabbitmq/index.js';
+import { DEFAULT_RABBIT_MAX_MESSAGE_SIZE } from '../../../lib/rabbitmq/rabbit-rpc.options.js';
 import {
   hasDeadLetterExchange,
   queueArguments,
@@ -134,5 +135,19 @@ describe('RabbitRpcServer options', () => {
     expect(() => new RabbitRpcServer({ exchange: 'x' })).toThrow(/serviceQueue/);
     expect(() => new RabbitRpcServer({ prefetch: -1 })).toThrow(RangeError);
     expect(() => new RabbitRpcServer({ exchange: 'x', serviceQueue: 'q', prefetch: 0 })).not.toThrow();
+  });
+});
+
+describe('maxMessageSize', () => {
+  it('must be an integer >= 1 on both sides: 0 would refuse every message', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      expect(() => new RabbitRpcClient({ maxMessageSize: bad })).toThrow(RangeError);
+      expect(() => new RabbitRpcServer({ maxMessageSize: bad })).toThrow(RangeError);
+    }
+    expect(() => new RabbitRpcClient({ maxMessageSize: 1 })).not.toThrow();
+    expect(() => new RabbitRpcServer({ maxMessageSize: 1 })).not.toThrow();
+  });
+  it("defaults to RabbitMQ 4's max_message_size of 16 MiB", () => {
+    expect(DEFAULT_RABBIT_MAX_MESSAGE_SIZE).toBe(16 * 1024 * 1024);
   });
 });
