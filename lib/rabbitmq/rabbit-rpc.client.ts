@@ -7,6 +7,7 @@ import type {
   RecoveringChannelModel,
 } from 'amqplib';
 import { RpcConnectionError, RpcNoRespondersError, RpcPayloadTooLargeError } from '../core/errors.js';
+import { DEFAULT_TIMEOUT } from '../core/options.js';
 import { type ActiveRequest, type OutboundRequest, RpcClient } from '../core/rpc-client.js';
 import { PublishGate } from './rabbit-flow.js';
 import { RabbitLink } from './rabbit-connection.js';
@@ -34,6 +35,8 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
   private readonly gate = new PublishGate();
   private readonly exchange?: ResolvedExchange;
   private readonly maxMessageSize: number;
+  /** Why the broker blocks the connection (its resource alarm), while it does. */
+  private blockedReason?: string;
 
   constructor(options: RabbitRpcClientOptions = {}) {
     super(options);
@@ -71,6 +74,7 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
           this.emitStatus('disconnected', err);
         },
         blocked: (reason) => {
+          this.blockedReason = reason;
           this.gate.block();
           this.emitStatus('blocked', reason);
         },
@@ -124,7 +128,7 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
         this.gate.fill();
     };
     if (this.gate.open) send();
-    else await this.publishWhenOpen(send);
+    else await this.publishWhenOpen(send, event);
   }
 
   private sendRequest(request: OutboundRequest, entry: ActiveRequest): void {
@@ -146,11 +150,39 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
       this.gate.fill();
   }
 
-  /** Waits while the channel's buffer is full or the connection blocked, then sends. */
-  private async publishWhenOpen(send: () => void): Promise<void> {
-    while (!this.gate.open) {
-      this.requireChannel();
-      await this.gate.wait();
+  /**
+   * Waits while the channel's buffer is full or the connection blocked, then sends. An event (`bounded`)
+   * waits at most its timeout (`0`: for ever): a resource alarm can block the connection indefinitely,
+   * and nothing else would end the wait. A request needs no bound: its own timeout fails it.
+   */
+  private async publishWhenOpen(send: () => void, bounded?: OutboundRequest): Promise<void> {
+    const timeoutMs = bounded ? (bounded.options.timeout ?? this.options.timeout ?? DEFAULT_TIMEOUT) : 0;
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    const expired =
+      timeoutMs > 0
+        ? new Promise<void>((resolve) => {
+            timer = setTimeout(() => {
+              timedOut = true;
+              resolve();
+            }, timeoutMs);
+          })
+        : undefined;
+    try {
+      while (!this.gate.open) {
+        this.requireChannel();
+        await (expired ? Promise.race([this.gate.wait(), expired]) : this.gate.wait());
+        if (timedOut && !this.gate.open) {
+          const why = this.gate.isBlocked
+            ? `the broker blocks the connection (${this.blockedReason ?? 'resource alarm'})`
+            : "the channel's write buffer stayed full";
+          throw new RpcConnectionError(
+            `Could not publish to "${bounded!.destination}" within ${timeoutMs} ms: ${why}`,
+          );
+        }
+      }
+    } finally {
+      clearTimeout(timer);
     }
     send();
   }

@@ -6,8 +6,8 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { firstValueFrom, toArray } from 'rxjs';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
+import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { RpcConnectionError, RpcError, RpcRecordBuilder } from '../../../lib/index.js';
 import type { RpcStatus } from '../../../lib/index.js';
 import { RabbitRpcClient, type RabbitRpcContext, RabbitRpcServer } from '../../../lib/rabbitmq/index.js';
@@ -208,6 +208,37 @@ describe('RabbitMQ lifecycle', () => {
     );
     expect(c.pendingCount).toBe(0);
   }, 60_000);
+
+  it('fails an emit that waits on a blocked connection longer than the timeout with RpcConnectionError', async () => {
+    const prefix = `e${randomUUID().slice(0, 8)}`;
+    await server(prefix, new Gate());
+    const c = await client({ timeout: 300 });
+    const status = new StatusLog(c);
+    const emit = (n: number, record?: RpcRecordBuilder<number>) =>
+      lastValueFrom(c.emit(`${prefix}.double`, record ? record.build() : n), { defaultValue: undefined });
+    let unbounded: Promise<unknown> | undefined;
+    // also when the test fails by its timeout (an emit that waits for ever), which skips `finally`
+    onTestFinished(() => rabbitmqctl('set_vm_memory_high_watermark', '0.4').then(() => undefined));
+    try {
+      await rabbitmqctl('set_vm_memory_high_watermark', '0');
+      // the broker blocks a connection once it publishes during the alarm
+      await emit(1);
+      await status.next('blocked');
+      const started = Date.now();
+      const err = await emit(2).catch((e) => e);
+      expect(err).toBeInstanceOf(RpcConnectionError);
+      expect(err.message).toMatch(/within 300 ms: the broker blocks the connection/);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+      // a record's own timeout wins; 0 waits for the unblock
+      const waited = emit(3, new RpcRecordBuilder(3).setTimeout(50)).catch((e) => e);
+      unbounded = emit(4, new RpcRecordBuilder(4).setTimeout(0)).then(() => 'published');
+      expect(await waited).toBeInstanceOf(RpcConnectionError);
+    } finally {
+      await rabbitmqctl('set_vm_memory_high_watermark', '0.4');
+    }
+    await status.next('unblocked');
+    await expect(unbounded).resolves.toBe('published');
+  }, 20_000);
 
   it('survives a broker restart: pending requests fail at once, both sides reconnect and serve again', async () => {
     const prefix = `r${randomUUID().slice(0, 8)}`;
