@@ -1,0 +1,306 @@
+// Interop with REAL FastStream (Python; version pinned in test/interop/requirements.txt, installed by
+// `bash scripts/interop-env.sh` into .brokers/py). For each broker: our client calls a FastStream
+// subscriber, and a FastStream client calls our Nest server. See test/interop/faststream_app.py.
+import 'reflect-metadata';
+import { Controller, type INestMicroservice, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Ctx, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
+import amqp from 'amqplib';
+import kafkajs from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import { firstValueFrom } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RpcClient } from '../../lib/core/rpc-client.js';
+import type { RpcContext } from '../../lib/core/rpc-context.js';
+import type { RpcServer } from '../../lib/core/rpc-server.js';
+import { KafkaRpcClient, KafkaRpcServer } from '../../lib/kafka/index.js';
+import { NatsRpcClient, NatsRpcServer } from '../../lib/nats/index.js';
+import { RabbitRpcClient, RabbitRpcServer } from '../../lib/rabbitmq/index.js';
+import { AMQP_URL, KAFKA_BROKERS, NATS_URL } from '../integration/brokers.js';
+import { FastStreamApp, venvPython } from './faststream-process.js';
+
+const run = randomUUID().slice(0, 8);
+
+/** What our server read as the request's content type: a header (Kafka, NATS) or an AMQP property. */
+function contentTypeOf(ctx: RpcContext): string | undefined {
+  const amqpMessage = ctx.getMessage() as { properties?: { contentType?: string } } | undefined;
+  return ctx.getHeaders()['content-type'] ?? amqpMessage?.properties?.contentType;
+}
+
+/**
+ * A Nest controller answering `pattern`: a list of numbers with their sum, anything else with what our
+ * server decoded it to (bytes as hex); both with what it read from the request.
+ */
+function sumController(pattern: string) {
+  @Controller()
+  class SumController {
+    @MessagePattern(pattern)
+    sum(@Payload() payload: unknown, @Ctx() ctx: RpcContext) {
+      const seen = {
+        correlationId: ctx.getCorrelationId(),
+        replyTo: ctx.getReplyTo(),
+        contentType: contentTypeOf(ctx),
+      };
+      if (Array.isArray(payload)) return { sum: payload.reduce((a: number, b: number) => a + b, 0), ...seen };
+      if (payload && typeof payload === 'object' && 'fail' in payload)
+        throw new RpcException({ code: payload.fail });
+      if (Buffer.isBuffer(payload)) return { type: 'bytes', hex: payload.toString('hex'), ...seen };
+      return { type: typeof payload, value: payload, ...seen };
+    }
+  }
+  return SumController;
+}
+
+async function startNest(pattern: string, strategy: RpcServer<any>): Promise<INestMicroservice> {
+  @Module({ controllers: [sumController(pattern)] })
+  class InteropModule {}
+  const app = await NestFactory.createMicroservice(InteropModule, { strategy, logger: false });
+  await app.listen();
+  return app;
+}
+
+interface Setup {
+  /** Destination the FastStream subscriber serves. */
+  fsDestination: string;
+  /** Pattern our Nest server serves. */
+  nestPattern: string;
+  client: () => RpcClient<any>;
+  fs: () => FastStreamApp;
+  /** What our server sees as the FastStream client's reply address. */
+  replyTo: (value: unknown) => void;
+}
+
+/** The two directions, the same on every broker. */
+function interopTests(s: Setup) {
+  it('our client calls a FastStream subscriber and gets its reply', async () => {
+    const reply = await firstValueFrom(s.client().send(s.fsDestination, [1, 2, 3, 4, 5]));
+    expect(reply).toEqual({ sum: 15, content_type: 'application/json', correlation_id: expect.any(String) });
+    expect((reply as { correlation_id: string }).correlation_id).not.toBe('');
+  });
+
+  it('our client matches concurrent FastStream replies by correlation id', async () => {
+    const replies = await Promise.all(
+      [1, 2, 3, 4, 5, 6, 7, 8].map((n) => firstValueFrom(s.client().send(s.fsDestination, [n, n, n]))),
+    );
+    expect(replies.map((r) => (r as { sum: number }).sum)).toEqual([3, 6, 9, 12, 15, 18, 21, 24]);
+  });
+
+  it('a FastStream client calls our Nest server and gets its reply', async () => {
+    const correlationId = `fs-${randomUUID()}`;
+    const res = await s.fs().request(s.nestPattern, [1, 2, 3, 4, 5], { correlationId });
+    expect(res.reply).toEqual({
+      sum: 15,
+      correlationId,
+      replyTo: expect.any(String),
+      contentType: 'application/json',
+    });
+    s.replyTo((res.reply as { replyTo: string }).replyTo);
+    expect(res.correlation_id).toBe(correlationId);
+    expect(res.content_type).toBe('application/json');
+  });
+
+  // Our strings (`text/plain; charset=utf-8`) are left out: FastStream 0.7.8 decodes only an exact
+  // `text/plain` as text, so an untyped handler (and `msg.decode()`) gets them as bytes; a handler whose
+  // parameter is annotated `str` gets the text through pydantic's coercion.
+  it('FastStream decodes our bytes, numbers and objects by their content type', async () => {
+    const send = (body: unknown) => firstValueFrom(s.client().send(s.fsDestination, body));
+    await expect(send(Buffer.from([0xff, 0x00, 0x01]))).resolves.toMatchObject({
+      type: 'bytes',
+      hex: 'ff0001',
+      content_type: 'application/octet-stream',
+    });
+    await expect(send(42)).resolves.toMatchObject({
+      type: 'int',
+      value: 42,
+      content_type: 'application/json',
+    });
+    await expect(send({ a: [1, null] })).resolves.toMatchObject({
+      type: 'dict',
+      value: { a: [1, null] },
+      content_type: 'application/json',
+    });
+  });
+
+  it("our server decodes a FastStream client's text, bytes, numbers and objects", async () => {
+    const call = async (body: unknown) => (await s.fs().request(s.nestPattern, body)).reply;
+    await expect(call('héllo')).resolves.toMatchObject({
+      type: 'string',
+      value: 'héllo',
+      contentType: 'text/plain',
+    });
+    // FastStream sends bytes without a content type (an empty header on Kafka and NATS, no property on
+    // AMQP): binary stays bytes, and bytes that parse as JSON are read as JSON (wire-protocol.md).
+    await expect(call({ bytes: 'ff0001' })).resolves.toMatchObject({ type: 'bytes', hex: 'ff0001' });
+    await expect(call({ bytes: Buffer.from('30').toString('hex') })).resolves.toMatchObject({
+      type: 'number',
+      value: 30,
+    });
+    await expect(call(42)).resolves.toMatchObject({
+      type: 'number',
+      value: 42,
+      contentType: 'application/json',
+    });
+    await expect(call({ a: [1, null] })).resolves.toMatchObject({ type: 'object', value: { a: [1, null] } });
+  });
+
+  it('a FastStream client gets our error reply as a reply with the rpc-error header', async () => {
+    const res = await s.fs().request(s.nestPattern, { fail: 'E_INTEROP' });
+    expect(res.reply).toEqual({ code: 'E_INTEROP' });
+    expect(res.headers['rpc-error']).toBe('exception');
+    expect(res.content_type).toBe('application/json');
+  });
+
+  it('a FastStream client makes concurrent calls to our server', async () => {
+    const replies = await Promise.all(
+      [1, 2, 3, 4, 5, 6, 7, 8].map((n) => s.fs().request(s.nestPattern, [n, n])),
+    );
+    expect(replies.map((r) => (r.reply as { sum: number }).sum)).toEqual([2, 4, 6, 8, 10, 12, 14, 16]);
+  });
+}
+
+describe('FastStream interop', () => {
+  beforeAll(() => {
+    venvPython(); // fails every test below with "run bash scripts/interop-env.sh" when the venv is missing
+  });
+
+  describe('Kafka', () => {
+    const prefix = `t-fs-${run}`;
+    const fsTopic = `${prefix}.fs.sum`;
+    const fsReplies = `${prefix}.fs.replies`;
+    const nestPattern = `${prefix}.nest.sum`;
+    const kafka = new kafkajs.Kafka({ brokers: KAFKA_BROKERS, logLevel: kafkajs.logLevel.NOTHING });
+    let app: INestMicroservice | undefined;
+    let client: KafkaRpcClient | undefined;
+    let fs: FastStreamApp | undefined;
+
+    beforeAll(async () => {
+      venvPython();
+      // The FastStream side's topics: our client refuses a missing topic, and FastStream (aiokafka) does
+      // not create them.
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await admin.createTopics({
+          topics: [
+            { topic: fsTopic, numPartitions: 3 },
+            { topic: fsReplies, numPartitions: 1 },
+          ],
+          waitForLeaders: true,
+        });
+      } finally {
+        await admin.disconnect();
+      }
+      fs = new FastStreamApp(['kafka', KAFKA_BROKERS.join(','), fsTopic, fsReplies]);
+      app = await startNest(
+        nestPattern,
+        new KafkaRpcServer({
+          client: { brokers: KAFKA_BROKERS, clientId: `${prefix}-nest`, logLevel: 'nothing' },
+          consumer: { groupId: `${prefix}-nest`, sessionTimeout: 6_000, heartbeatInterval: 500 },
+          topics: { numPartitions: 1 },
+        }),
+      );
+      client = new KafkaRpcClient({
+        client: { brokers: KAFKA_BROKERS, clientId: `${prefix}-client`, logLevel: 'nothing' },
+        timeout: 20_000,
+      });
+      await client.connect();
+      await fs.ready;
+    });
+
+    afterAll(async () => {
+      await fs?.stop();
+      await client?.close();
+      await app?.close();
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+        if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
+        const groups = (await admin.listGroups()).groups
+          .map((g) => g.groupId)
+          .filter((g) => g.startsWith(prefix));
+        if (groups.length > 0) await admin.deleteGroups(groups).catch(() => undefined);
+      } finally {
+        await admin.disconnect();
+      }
+    });
+
+    interopTests({
+      fsDestination: fsTopic,
+      nestPattern,
+      client: () => client!,
+      fs: () => fs!,
+      replyTo: (r) => expect(r).toBe(fsReplies),
+    });
+  });
+
+  describe('RabbitMQ', () => {
+    const prefix = `t-fs-${run}`;
+    const fsQueue = `${prefix}.fs.sum`;
+    const nestPattern = `${prefix}.nest.sum`;
+    let app: INestMicroservice | undefined;
+    let client: RabbitRpcClient | undefined;
+    let fs: FastStreamApp | undefined;
+
+    beforeAll(async () => {
+      venvPython();
+      fs = new FastStreamApp(['rabbit', `${AMQP_URL}/`, fsQueue]);
+      app = await startNest(nestPattern, new RabbitRpcServer({ urls: [AMQP_URL] }));
+      client = new RabbitRpcClient({ urls: [AMQP_URL], timeout: 20_000 });
+      await client.connect();
+      await fs.ready;
+    });
+
+    afterAll(async () => {
+      await fs?.stop();
+      await client?.close();
+      await app?.close();
+      const conn = await amqp.connect(AMQP_URL);
+      const ch = await conn.createChannel();
+      for (const q of [fsQueue, nestPattern]) await ch.deleteQueue(q).catch(() => undefined);
+      await conn.close();
+    });
+
+    interopTests({
+      fsDestination: fsQueue,
+      nestPattern,
+      client: () => client!,
+      fs: () => fs!,
+      // FastStream's request() uses direct reply-to.
+      replyTo: (r) => expect(r).toMatch(/^amq\.rabbitmq\.reply-to/),
+    });
+  });
+
+  describe('NATS', () => {
+    const prefix = `t-fs-${run}`;
+    const fsSubject = `${prefix}.fs.sum`;
+    const nestPattern = `${prefix}.nest.sum`;
+    let app: INestMicroservice | undefined;
+    let client: NatsRpcClient | undefined;
+    let fs: FastStreamApp | undefined;
+
+    beforeAll(async () => {
+      venvPython();
+      fs = new FastStreamApp(['nats', NATS_URL, fsSubject]);
+      app = await startNest(nestPattern, new NatsRpcServer({ servers: NATS_URL, queue: 'interop' }));
+      client = new NatsRpcClient({ servers: NATS_URL, timeout: 20_000 });
+      await client.connect();
+      await fs.ready;
+    });
+
+    afterAll(async () => {
+      await fs?.stop();
+      await client?.close();
+      await app?.close();
+    });
+
+    interopTests({
+      fsDestination: fsSubject,
+      nestPattern,
+      client: () => client!,
+      fs: () => fs!,
+      // FastStream's request() waits on a NATS inbox.
+      replyTo: (r) => expect(r).toMatch(/^_INBOX\./),
+    });
+  });
+});
