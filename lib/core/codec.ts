@@ -3,7 +3,8 @@
  * Decoding follows the content type; without one it tries JSON, then UTF-8 text, then bytes.
  */
 export const CONTENT_TYPE_JSON = 'application/json';
-export const CONTENT_TYPE_TEXT = 'text/plain; charset=utf-8';
+// Plain `text/plain`, always UTF-8 here: FastStream reads only this exact value as text.
+export const CONTENT_TYPE_TEXT = 'text/plain';
 export const CONTENT_TYPE_BYTES = 'application/octet-stream';
 
 const EMPTY = new Uint8Array(0);

@@ -99,11 +99,13 @@ function interopTests(s: Setup) {
     expect(res.content_type).toBe('application/json');
   });
 
-  // Our strings (`text/plain; charset=utf-8`) are left out: FastStream 0.7.8 decodes only an exact
-  // `text/plain` as text, so an untyped handler (and `msg.decode()`) gets them as bytes; a handler whose
-  // parameter is annotated `str` gets the text through pydantic's coercion.
-  it('FastStream decodes our bytes, numbers and objects by their content type', async () => {
+  it('FastStream decodes our strings, bytes, numbers and objects by their content type', async () => {
     const send = (body: unknown) => firstValueFrom(s.client().send(s.fsDestination, body));
+    await expect(send('héllo')).resolves.toMatchObject({
+      type: 'str',
+      value: 'héllo',
+      content_type: 'text/plain',
+    });
     await expect(send(Buffer.from([0xff, 0x00, 0x01]))).resolves.toMatchObject({
       type: 'bytes',
       hex: 'ff0001',
