@@ -1,5 +1,7 @@
 import { RpcPayloadTooLargeError } from '../core/errors.js';
-import type { DriverAdmin, KafkaDriver } from './kafka-driver.js';
+import type { DriverAdmin, DriverProducer, KafkaDriver } from './kafka-driver.js';
+import type { KafkaProducerOptions } from './kafka-rpc.options.js';
+import { ProduceQueue } from './produce-queue.js';
 
 /** Kafka's default `max.message.bytes`, used when the topic's own value cannot be read. */
 export const KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
@@ -30,4 +32,26 @@ export class PayloadLimits {
     }
     return limit;
   }
+}
+
+/** What both sides produce with: an admin (topics, size limits), a producer, and the queue that coalesces sends. */
+export interface Producing {
+  admin: DriverAdmin;
+  producer: DriverProducer;
+  limits: PayloadLimits;
+  queue: ProduceQueue;
+}
+
+export function createProducing(driver: KafkaDriver, options: KafkaProducerOptions = {}): Producing {
+  const admin = driver.admin();
+  const producer = driver.producer(options);
+  return {
+    admin,
+    producer,
+    limits: new PayloadLimits(driver, () => admin),
+    queue: new ProduceQueue(
+      (records) => producer.send(records),
+      (err) => driver.errorKind(err) === 'too-large',
+    ),
+  };
 }

@@ -11,7 +11,7 @@ import type {
   KafkaRecord,
   ProduceRecord,
 } from './kafka-driver.js';
-import { PayloadLimits } from './kafka-publish.js';
+import { createProducing, type PayloadLimits } from './kafka-publish.js';
 import {
   clientIdOf,
   checkPositiveInt,
@@ -25,7 +25,7 @@ import {
 } from './kafka-rpc.options.js';
 import { checkTopicName, ensureTopics } from './kafka-topics.js';
 import { createKafkajsDriver } from './kafkajs-driver.js';
-import { ProduceQueue } from './produce-queue.js';
+import type { ProduceQueue } from './produce-queue.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -85,15 +85,11 @@ export class KafkaRpcClient extends RpcClient<KafkaRpcClientOptions> {
   protected async connectTransport(): Promise<void> {
     const driver = createKafkajsDriver(this.options.client, this.constructor.name);
     this.driver = driver;
-    const admin = driver.admin();
-    const producer = driver.producer(this.options.producer ?? {});
+    const { admin, producer, limits, queue } = createProducing(driver, this.options.producer);
     this.admin = admin;
     this.producer = producer;
-    this.limits = new PayloadLimits(driver, () => this.admin);
-    this.queue = new ProduceQueue(
-      (records) => producer.send(records),
-      (err) => driver.errorKind(err) === 'too-large',
-    );
+    this.limits = limits;
+    this.queue = queue;
     try {
       await admin.connect();
       const topics = this.options.topics ?? {};

@@ -11,7 +11,7 @@ import type {
   KafkaRecord,
 } from './kafka-driver.js';
 import { replyHeaders, replyRouteOf } from './kafka-headers.js';
-import { PayloadLimits } from './kafka-publish.js';
+import { createProducing, type PayloadLimits } from './kafka-publish.js';
 import { KafkaRpcContext } from './kafka-rpc.context.js';
 import {
   checkPositiveInt,
@@ -27,7 +27,7 @@ import {
 import { checkTopicName, ensureTopics } from './kafka-topics.js';
 import { createKafkajsDriver } from './kafkajs-driver.js';
 import { PartitionWindow } from './partition-window.js';
-import { ProduceQueue } from './produce-queue.js';
+import type { ProduceQueue } from './produce-queue.js';
 
 const EMPTY = new Uint8Array(0);
 const COMMIT_RETRY_MS = 250;
@@ -94,15 +94,11 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     }
     this.topics = [...this.patternOf.keys()];
     const driver = this.createDriver();
-    const admin = driver.admin();
-    const producer = driver.producer(this.options.producer ?? {});
+    const { admin, producer, limits, queue } = createProducing(driver, this.options.producer);
     this.admin = admin;
     this.producer = producer;
-    this.limits = new PayloadLimits(driver, () => this.admin);
-    this.queue = new ProduceQueue(
-      (records) => producer.send(records),
-      (err) => driver.errorKind(err) === 'too-large',
-    );
+    this.limits = limits;
+    this.queue = queue;
     try {
       await admin.connect();
       await producer.connect();

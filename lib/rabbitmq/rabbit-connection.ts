@@ -1,6 +1,8 @@
 import amqp, { type ChannelModel, type Options, type RecoveringChannelModel } from 'amqplib';
 import { RpcConnectionError } from '../core/errors.js';
 import { describe } from '../core/rpc-client.js';
+import type { RpcStatus } from '../core/status.js';
+import type { PublishGate } from './rabbit-flow.js';
 import { coalesceWrites } from './rabbit-coalesce.js';
 import {
   DEFAULT_RABBIT_RECONNECT,
@@ -27,6 +29,41 @@ export interface LinkHooks {
   gaveUp(error: Error): void;
   blocked(reason: string): void;
   unblocked(): void;
+}
+
+/**
+ * The hooks both sides wire alike: a lost connection drops the channel and reports its status,
+ * flow control opens and closes the publish gate. Only giving up differs per side.
+ */
+export function standardHooks(side: {
+  setup(model: ChannelModel): Promise<void>;
+  dropChannel(): void;
+  emitStatus(status: RpcStatus, ...args: unknown[]): void;
+  gate: PublishGate;
+  gaveUp(error: Error): void;
+}): LinkHooks {
+  return {
+    setup: (model) => side.setup(model),
+    disconnected: (err) => {
+      side.dropChannel();
+      side.emitStatus('disconnected', err);
+    },
+    reconnected: () => side.emitStatus('connected'),
+    reconnecting: () => side.emitStatus('reconnecting'),
+    gaveUp: (err) => {
+      side.dropChannel();
+      side.gaveUp(err);
+      side.emitStatus('disconnected', err);
+    },
+    blocked: (reason) => {
+      side.gate.block(reason);
+      side.emitStatus('blocked', reason);
+    },
+    unblocked: () => {
+      side.gate.unblock();
+      side.emitStatus('unblocked');
+    },
+  };
 }
 
 /**

@@ -6,6 +6,8 @@
 export class PublishGate {
   private full = false;
   private blocked = false;
+  /** Why the broker blocks the connection, while it does. */
+  blockedReason?: string;
   private waiters: Array<() => void> = [];
 
   get open(): boolean {
@@ -32,8 +34,9 @@ export class PublishGate {
     this.release();
   }
 
-  block(): void {
+  block(reason?: string): void {
     this.blocked = true;
+    this.blockedReason = reason;
   }
 
   unblock(): void {

@@ -10,7 +10,7 @@ import { RpcConnectionError, RpcNoRespondersError, RpcPayloadTooLargeError } fro
 import { DEFAULT_TIMEOUT } from '../core/options.js';
 import { type ActiveRequest, type OutboundRequest, RpcClient } from '../core/rpc-client.js';
 import { PublishGate } from './rabbit-flow.js';
-import { RabbitLink } from './rabbit-connection.js';
+import { RabbitLink, standardHooks } from './rabbit-connection.js';
 import { readHeaders, shortString, toBuffer } from './rabbit-headers.js';
 import {
   DEFAULT_RABBIT_MAX_MESSAGE_SIZE,
@@ -36,7 +36,6 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
   private readonly exchange?: ResolvedExchange;
   private readonly maxMessageSize: number;
   /** Why the broker blocks the connection (its resource alarm), while it does. */
-  private blockedReason?: string;
 
   constructor(options: RabbitRpcClientOptions = {}) {
     super(options);
@@ -59,30 +58,16 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
   protected async connectTransport(): Promise<void> {
     const link = new RabbitLink(
       this.options,
-      {
+      standardHooks({
         setup: (model) => this.setup(model),
-        disconnected: (err) => {
-          this.dropChannel();
-          this.emitStatus('disconnected', err);
-        },
-        reconnected: () => this.emitStatus('connected'),
-        reconnecting: () => this.emitStatus('reconnecting'),
-        gaveUp: (err) => {
-          this.dropChannel();
+        dropChannel: () => this.dropChannel(),
+        emitStatus: (status, ...args) => this.emitStatus(status, ...args),
+        gate: this.gate,
+        gaveUp: () => {
           this.link = undefined;
           this.resetConnection();
-          this.emitStatus('disconnected', err);
         },
-        blocked: (reason) => {
-          this.blockedReason = reason;
-          this.gate.block();
-          this.emitStatus('blocked', reason);
-        },
-        unblocked: () => {
-          this.gate.unblock();
-          this.emitStatus('unblocked');
-        },
-      },
+      }),
       this.logger,
     );
     this.link = link;
@@ -174,7 +159,7 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
         await (expired ? Promise.race([this.gate.wait(), expired]) : this.gate.wait());
         if (timedOut && !this.gate.open) {
           const why = this.gate.isBlocked
-            ? `the broker blocks the connection (${this.blockedReason ?? 'resource alarm'})`
+            ? `the broker blocks the connection (${this.gate.blockedReason ?? 'resource alarm'})`
             : "the channel's write buffer stayed full";
           throw new RpcConnectionError(
             `Could not publish to "${bounded!.destination}" within ${timeoutMs} ms: ${why}`,

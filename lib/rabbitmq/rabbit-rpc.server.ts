@@ -2,7 +2,7 @@ import type { Channel, ChannelModel, ConsumeMessage, Options, RecoveringChannelM
 import { RpcConnectionError, RpcPayloadTooLargeError } from '../core/errors.js';
 import { type DispatchOutcome, type Route, RpcServer } from '../core/rpc-server.js';
 import { Headers, type InboundMessage, type OutboundMessage } from '../core/wire.js';
-import { RabbitLink } from './rabbit-connection.js';
+import { RabbitLink, standardHooks } from './rabbit-connection.js';
 import { PublishGate } from './rabbit-flow.js';
 import { readHeaders, shortString, toBuffer } from './rabbit-headers.js';
 import { RabbitRpcContext } from './rabbit-rpc.context.js';
@@ -77,28 +77,13 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
     this.intake = true;
     const link = new RabbitLink(
       this.options,
-      {
+      standardHooks({
         setup: (model) => this.setup(model),
-        disconnected: (err) => {
-          this.dropChannel();
-          this.emitStatus('disconnected', err);
-        },
-        reconnected: () => this.emitStatus('connected'),
-        reconnecting: () => this.emitStatus('reconnecting'),
-        gaveUp: (err) => {
-          this.dropChannel();
-          this.logger.error(`Gave up reconnecting to RabbitMQ: ${err.message}`);
-          this.emitStatus('disconnected', err);
-        },
-        blocked: (reason) => {
-          this.gate.block();
-          this.emitStatus('blocked', reason);
-        },
-        unblocked: () => {
-          this.gate.unblock();
-          this.emitStatus('unblocked');
-        },
-      },
+        dropChannel: () => this.dropChannel(),
+        emitStatus: (status, ...args) => this.emitStatus(status, ...args),
+        gate: this.gate,
+        gaveUp: (err) => this.logger.error(`Gave up reconnecting to RabbitMQ: ${err.message}`),
+      }),
       this.logger,
     );
     this.link = link;
