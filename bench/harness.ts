@@ -82,3 +82,33 @@ export function printTable(results: Result[], ratiosAgainst: string[] = []): voi
 
 /** Bench duration per measurement, from BENCH_MS (default 5 s). */
 export const BENCH_MS = Number(process.env.BENCH_MS ?? 5_000);
+
+/** Rounds per contender, from BENCH_ROUNDS (default 3). */
+export const BENCH_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+/**
+ * Measures every contender at each concurrency. Contenders take turns for `rounds` rounds and each
+ * reports its median round, so a burst of other load on the machine (the broker shares its cores with
+ * this process) skews one round, not one contender.
+ */
+export async function compare(
+  contenders: Array<[string, () => Promise<unknown>]>,
+  concurrencies: number[] = [1, 64],
+  rounds = BENCH_ROUNDS,
+  durationMs = BENCH_MS,
+): Promise<Result[]> {
+  const results: Result[] = [];
+  for (const concurrency of concurrencies) {
+    const runs = new Map<string, Result[]>(contenders.map(([name]) => [name, []]));
+    for (let round = 0; round < rounds; round++) {
+      for (const [name, call] of contenders)
+        runs.get(name)!.push(await measure(name, concurrency, durationMs, call));
+    }
+    for (const [name, measured] of runs) {
+      const sorted = [...measured].sort((a, b) => a.rps - b.rps);
+      results.push(sorted[Math.floor(sorted.length / 2)]!);
+      console.log(`c=${concurrency} ${name}: ${measured.map((r) => Math.round(r.rps)).join(' / ')} req/s`);
+    }
+  }
+  return results;
+}

@@ -13,7 +13,7 @@ import net from 'node:net';
 import kafkajs from 'kafkajs';
 import { firstValueFrom } from 'rxjs';
 import { KafkaRpcClient, KafkaRpcServer } from '../lib/kafka/index.js';
-import { BENCH_MS, measure, printTable, type Result } from './harness.js';
+import { compare, printTable } from './harness.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const prefix = `bench-${randomUUID().slice(0, 8)}`;
@@ -173,11 +173,8 @@ async function main() {
     ['nestjs-broker-rpc', () => firstValueFrom(ourClient.send(`${prefix}.ours.echo`, payload))],
     ['ours, 3 instances', () => firstValueFrom(trio[turn++ % 3]!.send(`${prefix}.ours.echo`, payload))],
   ];
-  const results: Result[] = [];
   try {
-    for (const concurrency of [1, 64]) {
-      for (const [name, call] of contenders) results.push(await measure(name, concurrency, BENCH_MS, call));
-    }
+    const results = await compare(contenders);
     printTable(results, ['raw kafkajs', 'nest built-in']);
     const foreign = trio.map((c) => c.replyStats);
     console.log(

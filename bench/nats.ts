@@ -1,12 +1,13 @@
 // NATS request/reply: raw nats.js, Nest's built-in NATS transport and ours, in one process, on one nats-server.
-// Run: npm run bench:nats   (BENCH_MS=5000 per measurement; the broker from scripts/brokers.sh up nats)
+// Run: npm run bench:nats   (BENCH_MS=5000 per measurement, BENCH_ROUNDS=3 with the median reported;
+// the broker from scripts/brokers.sh up nats)
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientNats, MessagePattern, Payload, Transport } from '@nestjs/microservices';
 import { connect } from '@nats-io/transport-node';
 import { firstValueFrom } from 'rxjs';
 import { NatsRpcClient, NatsRpcServer } from '../lib/nats/index.js';
-import { BENCH_MS, measure, printTable, type Result } from './harness.js';
+import { compare, printTable } from './harness.js';
 
 const servers = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const payload = { id: 42, name: 'bench', items: [1, 2, 3] };
@@ -57,10 +58,7 @@ async function main() {
     ['nest built-in', () => firstValueFrom(nestClient.send('bench.nest.echo', payload))],
     ['nestjs-broker-rpc', () => firstValueFrom(ourClient.send('bench.ours.echo', payload))],
   ];
-  const results: Result[] = [];
-  for (const concurrency of [1, 64]) {
-    for (const [name, call] of contenders) results.push(await measure(name, concurrency, BENCH_MS, call));
-  }
+  const results = await compare(contenders);
   printTable(results, ['raw nats.js', 'nest built-in']);
 
   await ourClient.close();

@@ -11,7 +11,7 @@ import amqp, { type ConsumeMessage } from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import { firstValueFrom } from 'rxjs';
 import { RabbitRpcClient, RabbitRpcServer } from '../lib/rabbitmq/index.js';
-import { BENCH_MS, measure, printTable, type Result } from './harness.js';
+import { compare, printTable } from './harness.js';
 
 const url = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const payload = { id: 42, name: 'bench', items: [1, 2, 3] };
@@ -23,7 +23,6 @@ const queues = {
   plain: `bench.${run}.plain`,
 };
 const PREFETCH = 50;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 @Controller()
 class NestEcho {
@@ -148,21 +147,7 @@ async function main() {
     ['nestjs-broker-rpc', () => firstValueFrom(ourClient.send(queues.ours, payload))],
     ['ours, coalesceWrites off', () => firstValueFrom(plainClient.send(queues.plain, payload))],
   ];
-  // Contenders take turns for ROUNDS rounds and each reports its median round, so that a burst of other
-  // load on the machine (the broker shares its 2 cores with this process) skews one round, not a contender.
-  const results: Result[] = [];
-  for (const concurrency of [1, 64]) {
-    const rounds = new Map<string, Result[]>(contenders.map(([name]) => [name, []]));
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, call] of contenders)
-        rounds.get(name)!.push(await measure(name, concurrency, BENCH_MS, call));
-    }
-    for (const [name, runs] of rounds) {
-      const sorted = [...runs].sort((a, b) => a.rps - b.rps);
-      results.push(sorted[Math.floor(sorted.length / 2)]!);
-      console.log(`c=${concurrency} ${name}: ${runs.map((r) => Math.round(r.rps)).join(' / ')} req/s`);
-    }
-  }
+  const results = await compare(contenders);
   printTable(results, ['raw amqplib', 'nest built-in']);
 
   await ourClient.close();

@@ -58,6 +58,8 @@ export abstract class RpcServer<
   protected readonly limit: ConcurrencyLimit;
   private closing?: Promise<void>;
   private starting?: Promise<void>;
+  /** Whether processing hooks were set (Nest 12); until then messages skip them. */
+  private hooked = false;
 
   constructor(options: TOptions) {
     super();
@@ -130,15 +132,24 @@ export abstract class RpcServer<
       });
   }
 
+  override setOnProcessingStartHook(hook: Parameters<Server['setOnProcessingStartHook']>[0]): void {
+    this.hooked = true;
+    super.setOnProcessingStartHook(hook);
+  }
+
+  override setOnProcessingEndHook(hook: Parameters<Server['setOnProcessingEndHook']>[0]): void {
+    this.hooked = true;
+    super.setOnProcessingEndHook(hook);
+  }
+
   /**
    * Runs Nest's processing hooks (`setOnProcessingStartHook`/`EndHook`, Nest 12; tracing uses them)
    * around one message, replies included. Nest 11 has none, and then this costs nothing.
    */
   private withProcessingHooks<T>(context: TContext, work: () => Promise<T>): Promise<T> {
-    // Typed by Nest 12; absent (undefined) at run time on Nest 11.
+    if (!this.hooked) return work(); // Nest's default start hook only calls done(): skip the wrapping
     const start = this.onProcessingStartHook as ProcessingStartHook | undefined;
     const end = this.onProcessingEndHook as ((id: unknown, ctx: unknown) => void) | undefined;
-    if (!start && !end) return work();
     return new Promise<T>((resolve, reject) => {
       const run = async () => {
         try {
