@@ -73,7 +73,7 @@ export class NatsRpcClient extends RpcClient<NatsRpcClientOptions> {
     if (!nc) throw new RpcConnectionError('The connection is closed');
     publish(nc, request.destination, request.body, {
       reply: `${this.inbox}.${entry.correlationId}`,
-      headers: writeHeaders(request.headers, request.contentType, entry.correlationId),
+      headers: writeHeaders(request.headers, request.contentType),
     });
   }
 

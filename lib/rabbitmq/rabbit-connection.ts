@@ -32,6 +32,18 @@ export interface LinkHooks {
 }
 
 /**
+ * Channel first: its close goes out behind what it published (replies, acks, events), and close-ok
+ * means the broker has them. Closing only the connection can overtake frames still queued on the channel.
+ */
+export async function closeChannelThenLink(
+  channel: { close(): Promise<void> } | undefined,
+  link: RabbitLink | undefined,
+): Promise<void> {
+  await channel?.close().catch(() => undefined);
+  await link?.close();
+}
+
+/**
  * The hooks both sides wire alike: a lost connection drops the channel and reports its status,
  * flow control opens and closes the publish gate. Only giving up differs per side.
  */

@@ -10,7 +10,7 @@ import { RpcConnectionError, RpcNoRespondersError, RpcPayloadTooLargeError } fro
 import { DEFAULT_TIMEOUT } from '../core/options.js';
 import { type ActiveRequest, type OutboundRequest, RpcClient } from '../core/rpc-client.js';
 import { PublishGate } from './rabbit-flow.js';
-import { RabbitLink, standardHooks } from './rabbit-connection.js';
+import { closeChannelThenLink, RabbitLink, standardHooks } from './rabbit-connection.js';
 import { readHeaders, shortString, toBuffer } from './rabbit-headers.js';
 import {
   DEFAULT_RABBIT_MAX_MESSAGE_SIZE,
@@ -85,9 +85,7 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
     this.link = undefined;
     this.channel = undefined;
     this.gate.reset();
-    // Channel first, so events published just before close are not overtaken by the connection's close.
-    await ch?.close().catch(() => undefined);
-    await link?.close();
+    await closeChannelThenLink(ch, link);
   }
 
   protected publishRequest(request: OutboundRequest, entry: ActiveRequest): void | Promise<void> {

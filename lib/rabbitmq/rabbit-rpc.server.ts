@@ -2,7 +2,7 @@ import type { Channel, ChannelModel, ConsumeMessage, Options, RecoveringChannelM
 import { RpcConnectionError, RpcPayloadTooLargeError } from '../core/errors.js';
 import { type DispatchOutcome, type Route, RpcServer } from '../core/rpc-server.js';
 import { Headers, type InboundMessage, type OutboundMessage } from '../core/wire.js';
-import { RabbitLink, standardHooks } from './rabbit-connection.js';
+import { closeChannelThenLink, RabbitLink, standardHooks } from './rabbit-connection.js';
 import { PublishGate } from './rabbit-flow.js';
 import { readHeaders, shortString, toBuffer } from './rabbit-headers.js';
 import { RabbitRpcContext } from './rabbit-rpc.context.js';
@@ -109,10 +109,7 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
     this.link = undefined;
     this.channel = undefined;
     this.gate.reset();
-    // Channel first: its close goes out behind its own replies and acks, and close-ok means the broker
-    // has them. Closing only the connection can overtake frames still queued on the channel.
-    await ch?.close().catch(() => undefined);
-    await link?.close();
+    await closeChannelThenLink(ch, link);
   }
 
   protected publishReply(reply: OutboundMessage, request: InboundMessage): void | Promise<void> {
