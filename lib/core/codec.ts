@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 /**
  * Payload codec: bytes go raw, strings as UTF-8 text, everything else as JSON.
  * Decoding follows the content type; without one it tries JSON, then UTF-8 text, then bytes.
@@ -8,7 +9,6 @@ export const CONTENT_TYPE_TEXT = 'text/plain';
 export const CONTENT_TYPE_BYTES = 'application/octet-stream';
 
 const EMPTY = new Uint8Array(0);
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export interface Encoded {
   body: Uint8Array;
@@ -40,7 +40,7 @@ export function decode(body: Uint8Array, contentType?: string): unknown {
   }
   if (type.startsWith('text/')) {
     try {
-      return utf8.decode(body);
+      return strictText(body);
     } catch {
       throw new DecodeError('Body is not valid UTF-8 text');
     }
@@ -52,7 +52,7 @@ function sniff(body: Uint8Array): unknown {
   if (body.length === 0) return undefined;
   let text: string;
   try {
-    text = utf8.decode(body);
+    text = strictText(body);
   } catch {
     return toBuffer(body);
   }
@@ -68,8 +68,15 @@ function mediaType(contentType: string): string {
   return (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
 }
 
+// Buffer views decode UTF-8 several times faster than TextDecoder; no copy is made.
 function toText(body: Uint8Array): string {
-  return Buffer.isBuffer(body) ? body.toString('utf8') : utf8.decode(body);
+  return toBuffer(body).toString('utf8');
+}
+
+function strictText(body: Uint8Array): string {
+  const buffer = toBuffer(body);
+  if (!isUtf8(buffer)) throw new DecodeError('Body is not valid UTF-8 text');
+  return buffer.toString('utf8');
 }
 
 function toBuffer(body: Uint8Array): Buffer {

@@ -9,7 +9,7 @@ export type ReplyFrame =
  *
  * A value is held back until the next notification: if the stream completes right after it
  * (a plain return value, a promise, `of(x)`), it goes out as one final message; if the stream
- * keeps going, it is flushed as `next` on the next turn of the event loop, so slow streams are
+ * keeps going, it is flushed as `next` in a microtask (once the synchronous emission is over), so slow streams are
  * not delayed. `eventMode` (reply-elsewhere) sends every value as a final message and no end marker.
  *
  * Resolves once the stream has settled and every frame has been handed to `send`.
@@ -40,7 +40,7 @@ export function streamReplies(
         held = { value };
         if (!flushScheduled) {
           flushScheduled = true;
-          setImmediate(flush);
+          queueMicrotask(flush);
         }
       },
       error: (error) => {
