@@ -101,8 +101,11 @@ export async function compare(
   for (const concurrency of concurrencies) {
     const runs = new Map<string, Result[]>(contenders.map(([name]) => [name, []]));
     for (let round = 0; round < rounds; round++) {
-      for (const [name, call] of contenders)
+      // Each round starts with the next contender, so no one always runs first or last.
+      for (let i = 0; i < contenders.length; i++) {
+        const [name, call] = contenders[(round + i) % contenders.length]!;
         runs.get(name)!.push(await measure(name, concurrency, durationMs, call));
+      }
     }
     for (const [name, measured] of runs) {
       const sorted = [...measured].sort((a, b) => a.rps - b.rps);
