@@ -40,7 +40,7 @@ describe('RabbitMQ transport', () => {
   const extraQueues: string[] = [];
 
   beforeAll(async () => {
-    @Module({ controllers: [controllers.RabbitController, controllers.SecondListener] })
+    @Module({ controllers: controllers.controllers })
     class AppModule {}
     server = new RabbitRpcServer({ urls: [AMQP_URL], prefetch: 50 });
     app = await NestFactory.createMicroservice(AppModule, { strategy: server, logger: false });

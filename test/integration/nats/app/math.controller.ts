@@ -1,77 +1,16 @@
-import { Controller, UsePipes, ValidationPipe } from '@nestjs/common';
-import { Ctx, EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
-import { IsInt, IsString, Min } from 'class-validator';
-import { from, interval, map, Observable, of, take } from 'rxjs';
+import { Controller } from '@nestjs/common';
+import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { RpcResponse } from '../../../../lib/index.js';
 import { NatsRpcContext } from '../../../../lib/nats/index.js';
+import { sharedControllers } from '../../support/shared.controller.js';
 import { EventLog, Gate } from '../../support/sync.js';
 
-export class OrderDto {
-  @IsString() sku!: string;
-  @IsInt() @Min(1) quantity!: number;
-}
-
-// Generic test helpers, now in support/ and shared with the other transports' tests.
 export { EventLog, Gate };
 
+/** The shared handlers plus what only NATS has: subjects and wildcards. */
 export function mathController(prefix: string, log: EventLog, gate: Gate) {
   @Controller()
-  class MathController {
-    @MessagePattern(`${prefix}.sum`)
-    sum(@Payload() data: number[]): number {
-      return (data || []).reduce((a, b) => a + b, 0);
-    }
-
-    @MessagePattern(`${prefix}.sum.async`)
-    async sumAsync(@Payload() data: number[]): Promise<number> {
-      return data.reduce((a, b) => a + b, 0);
-    }
-
-    @MessagePattern(`${prefix}.sum.observable`)
-    sumObservable(@Payload() data: number[]): Observable<number> {
-      return of(data.reduce((a, b) => a + b, 0));
-    }
-
-    @MessagePattern(`${prefix}.stream`)
-    stream(@Payload() data: number[]): Observable<number> {
-      return from(data);
-    }
-
-    @MessagePattern(`${prefix}.stream.slow`)
-    slowStream(@Payload() count: number): Observable<number> {
-      return interval(5).pipe(take(count));
-    }
-
-    @MessagePattern(`${prefix}.stream.empty`)
-    emptyStream(): Observable<number> {
-      return from([]);
-    }
-
-    @MessagePattern(`${prefix}.echo`)
-    echo(@Payload() data: unknown): unknown {
-      return data;
-    }
-
-    @MessagePattern(`${prefix}.rpc-exception`)
-    rpcException(): never {
-      throw new RpcException({ code: 'E_LIMIT', message: 'limit reached' });
-    }
-
-    @MessagePattern(`${prefix}.crash`)
-    crash(): never {
-      throw new Error('secret internal detail');
-    }
-
-    @MessagePattern(`${prefix}.stream.error`)
-    streamError(): Observable<number> {
-      return from([1, 2, 3]).pipe(
-        map((n) => {
-          if (n === 3) throw new RpcException('third value failed');
-          return n;
-        }),
-      );
-    }
-
+  class NatsHandlers {
     @MessagePattern(`${prefix}.headers`)
     headers(@Ctx() ctx: NatsRpcContext): RpcResponse<{ tenant?: string; subject: string }> {
       return new RpcResponse(
@@ -84,51 +23,6 @@ export function mathController(prefix: string, log: EventLog, gate: Gate) {
     greet(@Payload() name: string, @Ctx() ctx: NatsRpcContext): string {
       return `${ctx.getSubject().split('.').pop()} ${name}`;
     }
-
-    @MessagePattern(`${prefix}.order`)
-    @UsePipes(
-      new ValidationPipe({
-        exceptionFactory: (errors) =>
-          new RpcException({ code: 'E_VALIDATION', fields: errors.map((e) => e.property) }),
-      }),
-    )
-    order(@Payload() order: OrderDto): string {
-      return `${order.quantity} x ${order.sku}`;
-    }
-
-    @MessagePattern(`${prefix}.slow`)
-    async slow(@Payload() value: number): Promise<number> {
-      await gate.pass();
-      return value;
-    }
-
-    @MessagePattern(`${prefix}.bytes`)
-    bytes(@Payload() data: Buffer): Buffer {
-      return Buffer.from([...data].reverse());
-    }
-
-    @EventPattern(`${prefix}.notify`)
-    notifyA(@Payload() data: unknown): void {
-      log.record('notify.a', data);
-    }
-
-    @MessagePattern(`${prefix}.sum.later`)
-    sumLater(@Payload() data: number[]): number {
-      return data.reduce((a, b) => a + b, 0);
-    }
-
-    @EventPattern(`${prefix}.sum.result`)
-    sumResult(@Payload() data: unknown): void {
-      log.record('sum.result', data);
-    }
   }
-
-  @Controller()
-  class SecondListener {
-    @EventPattern(`${prefix}.notify`)
-    notifyB(@Payload() data: unknown): void {
-      log.record('notify.b', data);
-    }
-  }
-  return [MathController, SecondListener];
+  return [...sharedControllers(prefix, log, gate), NatsHandlers];
 }

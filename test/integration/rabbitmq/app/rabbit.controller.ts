@@ -1,101 +1,24 @@
-import { Controller, UsePipes, ValidationPipe } from '@nestjs/common';
-import { Ctx, EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
-import { IsInt, IsString, Min } from 'class-validator';
-import { from, interval, map, Observable, of, take } from 'rxjs';
+import { Controller } from '@nestjs/common';
+import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { RpcResponse } from '../../../../lib/index.js';
 import { RabbitRpcContext } from '../../../../lib/rabbitmq/index.js';
+import { sharedControllers } from '../../support/shared.controller.js';
 import type { EventLog, Gate } from '../../support/sync.js';
-
-export class OrderDto {
-  @IsString() sku!: string;
-  @IsInt() @Min(1) quantity!: number;
-}
 
 /** fib(n) the way RabbitMQ's RPC tutorial computes it (recursively). */
 export function fib(n: number): number {
   return n === 0 || n === 1 ? n : fib(n - 1) + fib(n - 2);
 }
 
-/** The handlers of the default-topology tests: one queue per pattern, each named `${prefix}.…`. */
+/** The handlers of the default-topology tests (one queue per pattern, each named `${prefix}.…`): the shared ones plus RabbitMQ's own. */
 export function rabbitController(prefix: string, log: EventLog, gate: Gate) {
   @Controller()
-  class RabbitController {
-    @MessagePattern(`${prefix}.sum`)
-    sum(@Payload() data: number[]): number {
-      return (data || []).reduce((a, b) => a + b, 0);
-    }
-
-    @MessagePattern(`${prefix}.sum.async`)
-    async sumAsync(@Payload() data: number[]): Promise<number> {
-      return data.reduce((a, b) => a + b, 0);
-    }
-
-    @MessagePattern(`${prefix}.sum.observable`)
-    sumObservable(@Payload() data: number[]): Observable<number> {
-      return of(data.reduce((a, b) => a + b, 0));
-    }
-
-    @MessagePattern(`${prefix}.stream`)
-    stream(@Payload() data: number[]): Observable<number> {
-      return from(data);
-    }
-
-    @MessagePattern(`${prefix}.stream.slow`)
-    slowStream(@Payload() count: number): Observable<number> {
-      return interval(5).pipe(take(count));
-    }
-
-    @MessagePattern(`${prefix}.stream.empty`)
-    emptyStream(): Observable<number> {
-      return from([]);
-    }
-
-    @MessagePattern(`${prefix}.echo`)
-    echo(@Payload() data: unknown): unknown {
-      return data;
-    }
-
-    @MessagePattern(`${prefix}.bytes`)
-    bytes(@Payload() data: Buffer): Buffer {
-      return Buffer.from([...data].reverse());
-    }
-
-    @MessagePattern(`${prefix}.rpc-exception`)
-    rpcException(): never {
-      throw new RpcException({ code: 'E_LIMIT', message: 'limit reached' });
-    }
-
-    @MessagePattern(`${prefix}.crash`)
-    crash(): never {
-      throw new Error('secret internal detail');
-    }
-
+  class RabbitHandlers {
     @MessagePattern(`${prefix}.flaky`)
     flaky(@Payload() data: { fail: boolean }): string {
       log.record('flaky', data);
       if (data.fail) throw new Error('flaky failure');
       return 'fine';
-    }
-
-    @MessagePattern(`${prefix}.stream.error`)
-    streamError(): Observable<number> {
-      return from([1, 2, 3]).pipe(
-        map((n) => {
-          if (n === 3) throw new RpcException('third value failed');
-          return n;
-        }),
-      );
-    }
-
-    @MessagePattern(`${prefix}.order`)
-    @UsePipes(
-      new ValidationPipe({
-        exceptionFactory: (errors) =>
-          new RpcException({ code: 'E_VALIDATION', fields: errors.map((e) => e.property) }),
-      }),
-    )
-    order(@Payload() order: OrderDto): string {
-      return `${order.quantity} x ${order.sku}`;
     }
 
     @MessagePattern(`${prefix}.context`)
@@ -114,35 +37,6 @@ export function rabbitController(prefix: string, log: EventLog, gate: Gate) {
         { headers: { 'x-served-by': 'rabbit' } },
       );
     }
-
-    @MessagePattern(`${prefix}.slow`)
-    async slow(@Payload() value: number): Promise<number> {
-      await gate.pass();
-      return value;
-    }
-
-    @EventPattern(`${prefix}.notify`)
-    notifyA(@Payload() data: unknown): void {
-      log.record('notify.a', data);
-    }
-
-    @MessagePattern(`${prefix}.sum.later`)
-    sumLater(@Payload() data: number[]): number {
-      return data.reduce((a, b) => a + b, 0);
-    }
-
-    @EventPattern(`${prefix}.sum.result`)
-    sumResult(@Payload() data: unknown): void {
-      log.record('sum.result', data);
-    }
-  }
-
-  @Controller()
-  class SecondListener {
-    @EventPattern(`${prefix}.notify`)
-    notifyB(@Payload() data: unknown): void {
-      log.record('notify.b', data);
-    }
   }
 
   @Controller()
@@ -153,5 +47,5 @@ export function rabbitController(prefix: string, log: EventLog, gate: Gate) {
       return String(fib(Number(n)));
     }
   }
-  return { RabbitController, SecondListener, TutorialController };
+  return { controllers: [...sharedControllers(prefix, log, gate), RabbitHandlers], TutorialController };
 }
