@@ -129,6 +129,14 @@ export class RabbitLink {
    * Drops the current connection so recovery builds everything again (with backoff): used when a
    * channel died while its connection lived on, e.g. a consumer cancelled by the broker.
    */
+  /**
+   * A channel that died on a live connection (a channel error) is rebuilt by reconnecting. When the
+   * whole connection is going, recovery has already forgotten the model by the next turn and this does nothing.
+   */
+  recycleAfterChannelLoss(model: ChannelModel): void {
+    setImmediate(() => this.recycle(model, 'the channel was closed by the broker'));
+  }
+
   recycle(model: ChannelModel | undefined, reason: string): void {
     if (this.closed || !model || model !== this.model) return;
     this.logger.warn(`Reconnecting: ${reason}`);

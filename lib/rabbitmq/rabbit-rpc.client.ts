@@ -238,9 +238,7 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
   private onChannelClosed(ch: Channel, model: ChannelModel): void {
     if (this.channel !== ch) return;
     this.dropChannel();
-    // A channel that dies on a live connection (a channel error) is rebuilt by reconnecting. When the whole
-    // connection is going, recovery has already forgotten the model by the next turn and this does nothing.
-    setImmediate(() => this.link?.recycle(model, 'the channel was closed by the broker'));
+    this.link?.recycleAfterChannelLoss(model);
   }
 
   /** The reply channel is gone: replies in flight are lost, so pending requests fail now. */

@@ -248,8 +248,7 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
   private onChannelClosed(ch: Channel, model: ChannelModel): void {
     if (this.channel !== ch) return;
     this.dropChannel();
-    // See RabbitRpcClient: a channel lost on a live connection is rebuilt by reconnecting.
-    setImmediate(() => this.link?.recycle(model, 'the channel was closed by the broker'));
+    this.link?.recycleAfterChannelLoss(model);
   }
 
   private dropChannel(): void {
