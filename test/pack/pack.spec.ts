@@ -27,6 +27,40 @@ async function scratch(type: 'module' | 'commonjs', tarball: string, deps: strin
   return dir;
 }
 
+/** A Nest app's peers at one major version, with the NATS client and no other broker client. */
+function consumerDeps(nestMajor: number): string[] {
+  return [
+    `@nestjs/common@^${nestMajor}`,
+    `@nestjs/core@^${nestMajor}`,
+    `@nestjs/microservices@^${nestMajor}`,
+    'rxjs@^7',
+    'reflect-metadata@^0.2',
+    '@nats-io/transport-node@^3',
+  ];
+}
+
+/** Runs a fixture app in the scratch project; returns the JSON it prints last. */
+async function runApp(dir: string, fixture: string, as: string): Promise<any> {
+  copyFileSync(join(fixtures, fixture), join(dir, as));
+  const { stdout } = await exec(process.execPath, [as], { cwd: dir, env: { ...process.env, NATS_URL } });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!);
+}
+
+/** Type-checks a fixture against the packed declarations, as a nodenext consumer. */
+async function typecheck(dir: string, fixture: string): Promise<void> {
+  copyFileSync(join(fixtures, fixture), join(dir, fixture));
+  const args = [
+    '--noEmit',
+    '--strict',
+    '--module',
+    'nodenext',
+    '--moduleResolution',
+    'nodenext',
+    '--skipLibCheck',
+  ];
+  await exec(process.execPath, [tsc, ...args, fixture], { cwd: dir });
+}
+
 describe('packed package', () => {
   let work: string;
   let tarball: string;
@@ -59,78 +93,23 @@ describe('packed package', () => {
   });
 
   it('is imported by a Nest 12 ESM app that installed only the NATS client', async () => {
-    const dir = await scratch('module', tarball, [
-      '@nestjs/common@^12',
-      '@nestjs/core@^12',
-      '@nestjs/microservices@^12',
-      'rxjs@^7',
-      'reflect-metadata@^0.2',
-      '@nats-io/transport-node@^3',
-    ]);
+    const dir = await scratch('module', tarball, consumerDeps(12));
     try {
-      copyFileSync(join(fixtures, 'app.esm.mjs'), join(dir, 'app.mjs'));
-      const { stdout } = await exec(process.execPath, ['app.mjs'], {
-        cwd: dir,
-        env: { ...process.env, NATS_URL },
-      });
-      expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({ sum: 6, errors: true });
-
-      copyFileSync(join(fixtures, 'types.mts'), join(dir, 'types.mts'));
-      await exec(
-        process.execPath,
-        [
-          tsc,
-          '--noEmit',
-          '--strict',
-          '--module',
-          'nodenext',
-          '--moduleResolution',
-          'nodenext',
-          '--skipLibCheck',
-          'types.mts',
-        ],
-        { cwd: dir },
-      );
+      const result = await runApp(dir, 'app.esm.mjs', 'app.mjs');
+      expect(result).toEqual({ sum: 6, errors: true });
+      await typecheck(dir, 'types.mts');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 240_000);
 
   it('is required by a Nest 11 CommonJS app, loading no other broker client', async () => {
-    const dir = await scratch('commonjs', tarball, [
-      '@nestjs/common@^11',
-      '@nestjs/core@^11',
-      '@nestjs/microservices@^11',
-      'rxjs@^7',
-      'reflect-metadata@^0.2',
-      '@nats-io/transport-node@^3',
-    ]);
+    const dir = await scratch('commonjs', tarball, consumerDeps(11));
     try {
-      copyFileSync(join(fixtures, 'app.cjs.cjs'), join(dir, 'app.cjs'));
-      const { stdout } = await exec(process.execPath, ['app.cjs'], {
-        cwd: dir,
-        env: { ...process.env, NATS_URL },
-      });
-      const result = JSON.parse(stdout.trim().split('\n').at(-1)!);
+      const result = await runApp(dir, 'app.cjs.cjs', 'app.cjs');
       expect(result).toMatchObject({ sum: 9, loaded: [], remoteError: true });
       expect(result.nest).toMatch(/^11\./);
-
-      copyFileSync(join(fixtures, 'types.cts'), join(dir, 'types.cts'));
-      await exec(
-        process.execPath,
-        [
-          tsc,
-          '--noEmit',
-          '--strict',
-          '--module',
-          'nodenext',
-          '--moduleResolution',
-          'nodenext',
-          '--skipLibCheck',
-          'types.cts',
-        ],
-        { cwd: dir },
-      );
+      await typecheck(dir, 'types.cts');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
