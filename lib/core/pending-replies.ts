@@ -2,6 +2,7 @@
 export interface PendingRequest {
   readonly correlationId: string;
   readonly pattern: string;
+  /** When the request started, on the monotonic clock (`monotonicNow()`). */
   readonly startedAt: number;
   /** Milliseconds to wait for each reply message; 0 waits forever. */
   readonly timeoutMs: number;
@@ -9,12 +10,22 @@ export interface PendingRequest {
   fail(error: Error): void;
 }
 
+/** Milliseconds on a monotonic clock: unaffected by wall-clock changes, like Node's timers. */
+export const monotonicNow = (): number => performance.now();
+
+interface Slot<T> {
+  entry: T;
+  timer?: NodeJS.Timeout;
+  /** Monotonic time of the last add or touch; the entry times out `timeoutMs` after it. */
+  since: number;
+}
+
 /**
  * The correlation table: pending requests by correlation id, each with its own timer.
  * A reply for an id that is not here (unknown, late or duplicate) finds nothing and is dropped by the caller.
  */
 export class PendingReplies<T extends PendingRequest = PendingRequest> {
-  private readonly entries = new Map<string, { entry: T; timer?: NodeJS.Timeout }>();
+  private readonly entries = new Map<string, Slot<T>>();
 
   constructor(private readonly onTimeout: (entry: T) => Error) {}
 
@@ -23,15 +34,23 @@ export class PendingReplies<T extends PendingRequest = PendingRequest> {
   }
 
   add(entry: T): void {
-    const slot: { entry: T; timer?: NodeJS.Timeout } = { entry };
-    if (entry.timeoutMs > 0) {
-      slot.timer = setTimeout(() => {
-        if (this.entries.get(entry.correlationId) !== slot) return;
-        this.entries.delete(entry.correlationId);
-        entry.fail(this.onTimeout(entry));
-      }, entry.timeoutMs);
-    }
+    const slot: Slot<T> = { entry, since: entry.startedAt };
+    if (entry.timeoutMs > 0) slot.timer = setTimeout(() => this.expire(slot), entry.timeoutMs);
     this.entries.set(entry.correlationId, slot);
+  }
+
+  // Node may run a timer a millisecond before the monotonic clock shows its delay as passed
+  // (the timer starts from the loop's cached time); re-arm for the rest so a request never times out early.
+  private expire(slot: Slot<T>): void {
+    const { entry } = slot;
+    if (this.entries.get(entry.correlationId) !== slot) return;
+    const left = slot.since + entry.timeoutMs - monotonicNow();
+    if (left > 0) {
+      slot.timer = setTimeout(() => this.expire(slot), Math.ceil(left));
+      return;
+    }
+    this.entries.delete(entry.correlationId);
+    entry.fail(this.onTimeout(entry));
   }
 
   get(correlationId: string): T | undefined {
@@ -40,7 +59,10 @@ export class PendingReplies<T extends PendingRequest = PendingRequest> {
 
   /** Restarts the entry's timer: a stream waits `timeoutMs` for each next message. */
   touch(correlationId: string): void {
-    this.entries.get(correlationId)?.timer?.refresh();
+    const slot = this.entries.get(correlationId);
+    if (!slot?.timer) return;
+    slot.since = monotonicNow();
+    slot.timer.refresh();
   }
 
   /** Removes the entry and stops its timer; returns it if it was pending. */

@@ -13,7 +13,7 @@ import {
 } from './errors.js';
 import { checkTimeout, DEFAULT_TIMEOUT, type RpcClientOptions } from './options.js';
 import { toDestination } from './patterns.js';
-import { PendingReplies, type PendingRequest } from './pending-replies.js';
+import { monotonicNow, PendingReplies, type PendingRequest } from './pending-replies.js';
 import { RpcRecord, type RpcRecordOptions } from './record-builder.js';
 import type { RpcEvents, RpcStatus } from './status.js';
 import { Headers, type InboundReply, type OutboundMessage, RESERVED_HEADERS, userHeaders } from './wire.js';
@@ -43,7 +43,8 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
 > {
   protected readonly logger = new Logger(this.constructor.name);
   protected readonly pending = new PendingReplies<ActiveRequest>(
-    (e) => new RpcTimeoutError(e.pattern, e.correlationId, e.timeoutMs, Date.now() - e.startedAt),
+    (e) =>
+      new RpcTimeoutError(e.pattern, e.correlationId, e.timeoutMs, Math.floor(monotonicNow() - e.startedAt)),
   );
   protected readonly events = new EventEmitter();
   protected readonly options: TOptions;
@@ -133,7 +134,7 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
       const entry: ActiveRequest = {
         correlationId,
         pattern: request.destination,
-        startedAt: Date.now(),
+        startedAt: monotonicNow(),
         timeoutMs: request.options.timeout ?? this.options.timeout ?? DEFAULT_TIMEOUT,
         subscriber: subscriber as Subscriber<unknown>,
         withHeaders: request.options.withReplyHeaders === true,

@@ -8,6 +8,7 @@ import type {
 } from 'amqplib';
 import { RpcConnectionError, RpcNoRespondersError, RpcPayloadTooLargeError } from '../core/errors.js';
 import { DEFAULT_TIMEOUT } from '../core/options.js';
+import { monotonicNow } from '../core/pending-replies.js';
 import { type ActiveRequest, type OutboundRequest, RpcClient } from '../core/rpc-client.js';
 import { PublishGate } from './rabbit-flow.js';
 import { closeChannelThenLink, RabbitLink, standardHooks } from './rabbit-connection.js';
@@ -125,7 +126,7 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
       persistent: this.options.persistent === true,
     };
     if (entry.timeoutMs > 0) {
-      const left = entry.timeoutMs - (Date.now() - entry.startedAt);
+      const left = Math.ceil(entry.timeoutMs - (monotonicNow() - entry.startedAt));
       if (left <= 0) return; // its timeout fires now; nobody would read the reply
       options.expiration = String(left);
     }

@@ -2,7 +2,13 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PendingReplies, type PendingRequest } from '../../../lib/core/pending-replies.js';
 
 function request(id: string, timeoutMs: number, failures: Error[]): PendingRequest {
-  return { correlationId: id, pattern: 'p', startedAt: Date.now(), timeoutMs, fail: (e) => failures.push(e) };
+  return {
+    correlationId: id,
+    pattern: 'p',
+    startedAt: performance.now(),
+    timeoutMs,
+    fail: (e) => failures.push(e),
+  };
 }
 
 describe('PendingReplies', () => {
@@ -20,6 +26,20 @@ describe('PendingReplies', () => {
     expect(table.size).toBe(0);
     vi.advanceTimersByTime(1_000);
     expect(failures).toHaveLength(1);
+  });
+
+  it('never fails an entry before its timeout has passed on the monotonic clock, even when the timer runs early', () => {
+    // Node starts a timer from the event loop's cached time, so it can run a millisecond before
+    // performance.now() shows the delay as passed; the table must re-arm instead of timing out early.
+    const failures: Error[] = [];
+    const table = new PendingReplies((e) => new Error(`timeout ${e.correlationId}`));
+    const startedAt = performance.now() + 2; // as if the request started 2 ms after the loop's cached time
+    table.add({ correlationId: 'a', pattern: 'p', startedAt, timeoutMs: 100, fail: (e) => failures.push(e) });
+    vi.advanceTimersByTime(100);
+    expect(failures).toHaveLength(0);
+    expect(table.get('a')).toBeDefined();
+    vi.advanceTimersByTime(2);
+    expect(failures.map((e) => e.message)).toEqual(['timeout a']);
   });
 
   it('never times out an entry with timeout 0', () => {
