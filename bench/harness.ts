@@ -80,6 +80,18 @@ export function printTable(results: Result[], ratiosAgainst: string[] = []): voi
   }
 }
 
+/** Prints, per concurrency, the throughput ratio of each [contender, baseline, label] pair. */
+export function printPairs(results: Result[], pairs: Array<[string, string, string]>): void {
+  for (const concurrency of [...new Set(results.map((r) => r.concurrency))]) {
+    const rps = (name: string) => results.find((r) => r.name === name && r.concurrency === concurrency)?.rps;
+    for (const [name, base, label] of pairs) {
+      const a = rps(name);
+      const b = rps(base);
+      if (a && b) console.log(`c=${concurrency} ${name} / ${base} (${label}): ${(a / b).toFixed(2)}×`);
+    }
+  }
+}
+
 /** Bench duration per measurement, from BENCH_MS (default 5 s). */
 export const BENCH_MS = Number(process.env.BENCH_MS ?? 5_000);
 

@@ -1,17 +1,19 @@
-// RabbitMQ request/reply: raw amqplib with direct reply-to, Nest's built-in RMQ transport and ours
-// (also with coalesceWrites off, i.e. amqplib's one socket write per frame), in one process, on one
-// broker, at concurrency 1 and 64, with a small JSON payload.
+// RabbitMQ request/reply: raw amqplib with direct reply-to, Nest's built-in RMQ transport and ours, in
+// one process, on one broker, at concurrency 1 and 64, with a small JSON payload. Each side runs with its
+// defaults (Nest: noAck, at most once; ours: ack after the reply, at least once) and with the other's
+// delivery guarantee (Nest with noAck: false acking in the handler, as its docs show; ours with noAck),
+// so ratios can be read like for like. BENCH_PLAIN=1 adds ours with coalesceWrites off.
 // Run: npm run bench:rabbitmq   (= node --import ./scripts/register-ts.mjs bench/rabbitmq.ts)
 //      BENCH_MS=5000 per measurement, BENCH_ROUNDS=3 (median round reported),
 //      AMQP_URL (default amqp://guest:guest@127.0.0.1:5672); the broker from `bash scripts/brokers.sh up rabbitmq`.
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ClientRMQ, MessagePattern, Payload, Transport } from '@nestjs/microservices';
+import { ClientRMQ, Ctx, MessagePattern, Payload, RmqContext, Transport } from '@nestjs/microservices';
 import amqp, { type ConsumeMessage } from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import { firstValueFrom } from 'rxjs';
 import { RabbitRpcClient, RabbitRpcServer } from '../lib/rabbitmq/index.js';
-import { compare, printTable } from './harness.js';
+import { compare, printPairs, printTable } from './harness.js';
 
 const url = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const payload = { id: 42, name: 'bench', items: [1, 2, 3] };
@@ -19,6 +21,8 @@ const run = randomBytes(4).toString('hex');
 const queues = {
   raw: `bench.${run}.raw`,
   nest: `bench.${run}.nest`,
+  nestAck: `bench.${run}.nest-ack`,
+  noAck: `bench.${run}.noack`,
   ours: `bench.${run}.ours`,
   plain: `bench.${run}.plain`,
 };
@@ -33,6 +37,28 @@ class NestEcho {
 }
 @Module({ controllers: [NestEcho] })
 class NestEchoModule {}
+
+/** Nest's built-in with noAck: false: the handler acks, as Nest's documentation shows. */
+@Controller()
+class NestAckingEcho {
+  @MessagePattern('echo')
+  echo(@Payload() data: unknown, @Ctx() ctx: RmqContext) {
+    (ctx.getChannelRef() as amqp.Channel).ack(ctx.getMessage() as amqp.Message);
+    return data;
+  }
+}
+@Module({ controllers: [NestAckingEcho] })
+class NestAckingEchoModule {}
+
+@Controller()
+class NoAckEcho {
+  @MessagePattern(queues.noAck)
+  echo(@Payload() data: unknown) {
+    return data;
+  }
+}
+@Module({ controllers: [NoAckEcho] })
+class NoAckEchoModule {}
 
 @Controller()
 class OurEcho {
@@ -119,46 +145,72 @@ async function main() {
   const nestClient = new ClientRMQ(rmq);
   await nestClient.connect();
 
-  const ourApp = await NestFactory.createMicroservice(OurEchoModule, {
-    strategy: new RabbitRpcServer({ urls: [url], prefetch: PREFETCH, maxConcurrency: 256 }),
+  // TCP_NODELAY as ours sets it: with Nagle on, the handler's ack delays the reply by ~40 ms per lone request.
+  const nestAckRmq = {
+    ...rmq,
+    queue: queues.nestAck,
+    noAck: false,
+    socketOptions: { connectionOptions: { noDelay: true } },
+  };
+  const nestAckApp = await NestFactory.createMicroservice(NestAckingEchoModule, {
+    transport: Transport.RMQ,
+    options: nestAckRmq,
     logger: false,
   });
-  await ourApp.listen();
-  const ourClient = new RabbitRpcClient({ urls: [url] });
-  await ourClient.connect();
+  await nestAckApp.listen();
+  // (the client keeps noAck: direct reply-to refuses acknowledging consumers)
+  const nestAckClient = new ClientRMQ({ ...nestAckRmq, noAck: true });
+  await nestAckClient.connect();
 
-  // Ours without write coalescing (one socket write per frame, as amqplib does by itself).
-  const plainApp = await NestFactory.createMicroservice(PlainEchoModule, {
-    strategy: new RabbitRpcServer({
-      urls: [url],
-      prefetch: PREFETCH,
-      maxConcurrency: 256,
-      coalesceWrites: false,
-    }),
-    logger: false,
-  });
-  await plainApp.listen();
-  const plainClient = new RabbitRpcClient({ urls: [url], coalesceWrites: false });
-  await plainClient.connect();
+  const ours = async (module: object, server: object, pattern: string, client: object = {}) => {
+    const app = await NestFactory.createMicroservice(module as never, {
+      strategy: new RabbitRpcServer({ urls: [url], prefetch: PREFETCH, maxConcurrency: 256, ...server }),
+      logger: false,
+    });
+    await app.listen();
+    const c = new RabbitRpcClient({ urls: [url], ...client });
+    await c.connect();
+    const call = () => firstValueFrom(c.send(pattern, payload));
+    const close = async () => {
+      await c.close();
+      await app.close();
+    };
+    return { call, close };
+  };
+  const ourDefault = await ours(OurEchoModule, {}, queues.ours);
+  const ourNoAck = await ours(NoAckEchoModule, { noAck: true }, queues.noAck);
 
   const contenders: Array<[string, () => Promise<unknown>]> = [
     ['raw amqplib', raw.call],
     ['nest built-in', () => firstValueFrom(nestClient.send('echo', payload))],
-    ['nestjs-broker-rpc', () => firstValueFrom(ourClient.send(queues.ours, payload))],
-    ['ours, coalesceWrites off', () => firstValueFrom(plainClient.send(queues.plain, payload))],
+    ['nest, noAck: false, noDelay', () => firstValueFrom(nestAckClient.send('echo', payload))],
+    ['nestjs-broker-rpc', ourDefault.call],
+    ['ours, noAck', ourNoAck.call],
   ];
+  // Ours without write coalescing (one socket write per frame, as amqplib does by itself).
+  const plain =
+    process.env.BENCH_PLAIN === '1'
+      ? await ours(PlainEchoModule, { coalesceWrites: false }, queues.plain, { coalesceWrites: false })
+      : undefined;
+  if (plain) contenders.push(['ours, coalesceWrites off', plain.call]);
   const results = await compare(contenders);
   printTable(results, ['raw amqplib', 'nest built-in']);
+  printPairs(results, [
+    ['nestjs-broker-rpc', 'nest built-in', 'each with its defaults'],
+    ['nestjs-broker-rpc', 'nest, noAck: false, noDelay', 'both acking (at least once)'],
+    ['ours, noAck', 'nest built-in', 'both noAck (at most once)'],
+  ]);
 
-  await ourClient.close();
-  await ourApp.close();
-  await plainClient.close();
-  await plainApp.close();
+  await ourDefault.close();
+  await ourNoAck.close();
+  await plain?.close();
   await nestClient.close();
   await nestApp.close();
+  await nestAckClient.close();
+  await nestAckApp.close();
   const cleanup = await amqp.connect(url);
   const ch = await cleanup.createChannel();
-  for (const q of [queues.nest, queues.ours, queues.plain]) await ch.deleteQueue(q).catch(() => undefined);
+  for (const q of [queues.nest, queues.nestAck, queues.ours, queues.noAck, queues.plain]) await ch.deleteQueue(q).catch(() => undefined);
   await cleanup.close();
   await raw.close();
 }

@@ -79,6 +79,13 @@ export interface RabbitExchangeOptions {
 export interface RabbitRpcServerOptions extends RpcServerOptions, RabbitConnectionOptions {
   /** Unacknowledged requests per consumer (each queue has one consumer). Default `DEFAULT_RABBIT_PREFETCH`. */
   prefetch?: number;
+  /**
+   * Consume without acknowledgements (at most once), as Nest's built-in RMQ transport does by default.
+   * Cheaper for the broker, but a request whose worker dies is lost (the caller times out), `prefetch`
+   * no longer bounds what the broker pushes (requests beyond `maxConcurrency` wait in this process),
+   * and nothing is dead-lettered. Default false: ack once the replies are out (at least once).
+   */
+  noAck?: boolean;
   /** Declaration options of the queues this server consumes. A handler can override them: `@MessagePattern('x', { queue: {…} })`. */
   queue?: RabbitQueueOptions;
   /**

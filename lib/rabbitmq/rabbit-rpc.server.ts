@@ -46,6 +46,7 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
   private readonly gate = new PublishGate();
   private readonly exchange?: ResolvedExchange;
   private readonly maxMessageSize: number;
+  private readonly noAck: boolean;
 
   constructor(options: RabbitRpcServerOptions = {}) {
     super(options);
@@ -58,6 +59,7 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
       );
     }
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_RABBIT_MAX_MESSAGE_SIZE;
+    this.noAck = options.noAck === true;
   }
 
   /** The amqplib connection (a `RecoveringChannelModel` unless `reconnect: false`). */
@@ -200,7 +202,7 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
     const consumers: Array<{ channel: Channel; tag: string }> = [];
     for (const queue of this.queues) {
       const { consumerTag } = await ch.consume(queue.name, (msg) => this.onDelivery(ch, model, queue, msg), {
-        noAck: false,
+        noAck: this.noAck,
       });
       consumers.push({ channel: ch, tag: consumerTag });
     }
@@ -230,9 +232,8 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
       correlationId: shortString(props.correlationId),
       replyTo: shortString(props.replyTo),
     };
-    void this.dispatchWithOutcome(message, new RabbitRpcContext([message, msg], ch)).then((outcome) =>
-      this.settle(ch, queue, msg, outcome),
-    );
+    const done = this.dispatchWithOutcome(message, new RabbitRpcContext([message, msg], ch));
+    if (!this.noAck) void done.then((outcome) => this.settle(ch, queue, msg, outcome));
   }
 
   /** Acks once the handler is done and its replies are out; dead-letters what could not be handled, if a DLX is set. */

@@ -1,7 +1,7 @@
 import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
-import amqp from 'amqplib';
+import amqp, { type ChannelModel } from 'amqplib';
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -90,9 +90,20 @@ describe('RabbitMQ lifecycle', () => {
   async function server(
     prefix: string,
     gate: Gate,
-    opts: { closeTimeout?: number; served?: string[]; name?: string } = {},
+    opts: {
+      closeTimeout?: number;
+      served?: string[];
+      name?: string;
+      noAck?: boolean;
+      reconnect?: false;
+    } = {},
   ) {
-    const s = new RabbitRpcServer({ urls: [AMQP_URL], closeTimeout: opts.closeTimeout });
+    const s = new RabbitRpcServer({
+      urls: [AMQP_URL],
+      closeTimeout: opts.closeTimeout,
+      noAck: opts.noAck,
+      reconnect: opts.reconnect,
+    });
     const app = await NestFactory.createMicroservice(slowModule(prefix, gate, opts.served, opts.name), {
       strategy: s,
       logger: false,
@@ -131,6 +142,31 @@ describe('RabbitMQ lifecycle', () => {
     // acked before the connection closed: nothing went back to the queue
     expect((await ch.checkQueue(`${prefix}.slow`)).messageCount).toBe(0);
     await conn.close();
+  });
+
+  it.each([
+    { noAck: false, left: 1, what: 'requeues it (at least once, the default)' },
+    { noAck: true, left: 0, what: 'loses it (noAck: at most once)' },
+  ])('a worker whose connection dies mid-handler $what', async ({ noAck, left }) => {
+    const prefix = `l${randomUUID().slice(0, 8)}`;
+    const gate = new Gate();
+    const { server: s } = await server(prefix, gate, { noAck, reconnect: false });
+    const c = await client();
+    // it is served either way
+    await expect(firstValueFrom(c.send(`${prefix}.double`, 21))).resolves.toBe(42);
+    const lost = firstValueFrom(c.send(`${prefix}.slow`, new RpcRecordBuilder(1).setTimeout(60_000))).catch(
+      (e) => e,
+    );
+    await gate.entered;
+    await s.unwrap<ChannelModel>().close();
+    const conn = await amqp.connect(AMQP_URL);
+    onTestFinished(() => conn.close());
+    const ch = await conn.createChannel();
+    await expect.poll(async () => (await ch.checkQueue(`${prefix}.slow`)).consumerCount).toBe(0);
+    expect((await ch.checkQueue(`${prefix}.slow`)).messageCount).toBe(left);
+    gate.open();
+    await c.close();
+    expect(await lost).toBeInstanceOf(RpcConnectionError);
   });
 
   it('redelivers the request of a worker killed mid-handler to another worker; the caller gets exactly one reply', async () => {
