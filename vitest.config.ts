@@ -9,6 +9,8 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 30_000,
     hookTimeout: 120_000,
+    // expect.poll retries broker round trips; 1 s (vitest's default) is short on a loaded 2-core machine
+    expect: { poll: { timeout: 10_000 } },
     setupFiles: ['test/setup.ts'],
   },
 });

@@ -1,17 +1,16 @@
+import { monotonicNow } from './clock.js';
+
 /** One request waiting for replies. */
 export interface PendingRequest {
   readonly correlationId: string;
   readonly pattern: string;
-  /** When the request started, on the monotonic clock (`monotonicNow()`). */
+  /** When the request started, on the monotonic clock (`monotonicNow()` from `clock.ts`). */
   readonly startedAt: number;
   /** Milliseconds to wait for each reply message; 0 waits forever. */
   readonly timeoutMs: number;
   /** Called once when the entry times out or is failed; the entry has been removed already. */
   fail(error: Error): void;
 }
-
-/** Milliseconds on a monotonic clock: unaffected by wall-clock changes, like Node's timers. */
-export const monotonicNow = (): number => performance.now();
 
 interface Slot<T> {
   entry: T;

@@ -13,7 +13,8 @@ import {
 } from './errors.js';
 import { checkTimeout, DEFAULT_TIMEOUT, type RpcClientOptions } from './options.js';
 import { toDestination } from './patterns.js';
-import { monotonicNow, PendingReplies, type PendingRequest } from './pending-replies.js';
+import { monotonicNow } from './clock.js';
+import { PendingReplies, type PendingRequest } from './pending-replies.js';
 import { RpcRecord, type RpcRecordOptions } from './record-builder.js';
 import type { RpcEvents, RpcStatus } from './status.js';
 import { Headers, type InboundReply, type OutboundMessage, RESERVED_HEADERS, userHeaders } from './wire.js';

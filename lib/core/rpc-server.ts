@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { setTimeout as delay } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import { type MessageHandler, Server } from '@nestjs/microservices';
 import { lastValueFrom, type Observable } from 'rxjs';
 import { CONTENT_TYPE_JSON, decode, encode } from './codec.js';
+import { afterAtLeast } from './clock.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import { RpcConnectionError, RpcError, type RpcRemoteErrorKind } from './errors.js';
 import {
@@ -308,12 +308,12 @@ export abstract class RpcServer<
     await this.starting?.catch(() => undefined);
     await this.stopIntake();
     const timeout = this.options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
-    const abort = new AbortController();
+    let cancel: (() => void) | undefined;
     const drained = await Promise.race([
       this.limit.idle().then(() => true),
-      delay(timeout, false, { signal: abort.signal }).catch(() => false),
+      new Promise<boolean>((resolve) => (cancel = afterAtLeast(timeout, () => resolve(false)))),
     ]);
-    abort.abort();
+    cancel?.();
     if (!drained)
       this.logger.warn(`Closing with ${this.limit.load} handler(s) still running after ${timeout} ms`);
     await this.closeTransport();

@@ -8,7 +8,7 @@ import type {
 } from 'amqplib';
 import { RpcConnectionError, RpcNoRespondersError, RpcPayloadTooLargeError } from '../core/errors.js';
 import { DEFAULT_TIMEOUT } from '../core/options.js';
-import { monotonicNow } from '../core/pending-replies.js';
+import { afterAtLeast, monotonicNow } from '../core/clock.js';
 import { type ActiveRequest, type OutboundRequest, RpcClient } from '../core/rpc-client.js';
 import { PublishGate } from './rabbit-flow.js';
 import { closeChannelThenLink, RabbitLink, standardHooks } from './rabbit-connection.js';
@@ -141,15 +141,15 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
    */
   private async publishWhenOpen(send: () => void, bounded?: OutboundRequest): Promise<void> {
     const timeoutMs = bounded ? (bounded.options.timeout ?? this.options.timeout ?? DEFAULT_TIMEOUT) : 0;
-    let timer: NodeJS.Timeout | undefined;
+    let cancel: (() => void) | undefined;
     let timedOut = false;
     const expired =
       timeoutMs > 0
         ? new Promise<void>((resolve) => {
-            timer = setTimeout(() => {
+            cancel = afterAtLeast(timeoutMs, () => {
               timedOut = true;
               resolve();
-            }, timeoutMs);
+            });
           })
         : undefined;
     try {
@@ -166,7 +166,7 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
         }
       }
     } finally {
-      clearTimeout(timer);
+      cancel?.();
     }
     send();
   }

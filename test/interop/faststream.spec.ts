@@ -10,6 +10,7 @@ import kafkajs from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RpcRecordBuilder, RpcTimeoutError } from '../../lib/index.js';
 import type { RpcClient } from '../../lib/core/rpc-client.js';
 import type { RpcContext } from '../../lib/core/rpc-context.js';
 import type { RpcServer } from '../../lib/core/rpc-server.js';
@@ -207,6 +208,18 @@ describe('FastStream interop', () => {
       });
       await client.connect();
       await fs.ready;
+      // FastStream says it is ready before its consumer has joined its group: call until it answers.
+      for (let attempt = 1; ; attempt++) {
+        const record = new RpcRecordBuilder([0]).setTimeout(5_000).build();
+        const answered = await firstValueFrom(client.send(fsTopic, record)).then(
+          () => true,
+          (err) => {
+            if (!(err instanceof RpcTimeoutError) || attempt >= 12) throw err;
+            return false;
+          },
+        );
+        if (answered) break;
+      }
     });
 
     afterAll(async () => {

@@ -14,7 +14,15 @@ const tsc = join(root, 'node_modules/typescript/bin/tsc');
 async function npm(cwd: string, ...args: string[]) {
   return exec('npm', args, {
     cwd,
-    env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' },
+    env: {
+      ...process.env,
+      npm_config_fund: 'false',
+      npm_config_audit: 'false',
+      // the registry is the one network dependency of the suite: retry it, and use the cache first
+      npm_config_fetch_retries: '5',
+      npm_config_fetch_retry_mintimeout: '2000',
+      npm_config_prefer_offline: 'true',
+    },
     maxBuffer: 1 << 24,
   });
 }

@@ -106,5 +106,5 @@ describe('Kafka concurrent', () => {
     const results = await Promise.all(ids.map((id, i) => ask(clients[i]!, id, i, [1, i])));
     expect(results).toEqual([1, 2, 3]);
     expect(ids.every((id) => !handledBy.get(id)!.startsWith('server0/'))).toBe(true);
-  });
+  }, 60_000); // the client's 30 s timeout plus the rebalance
 });

@@ -88,6 +88,7 @@ describe('Kafka failover', () => {
 
       const client = new KafkaRpcClient({
         client: { brokers: KAFKA_BROKERS, clientId: `${prefix}-caller`, logLevel: 'nothing' },
+        timeout: 60_000, // session timeout, rebalance and reprocessing on a loaded machine
       });
       clients.push(client);
       await client.connect();
@@ -97,11 +98,11 @@ describe('Kafka failover', () => {
       const started = await next('started');
       expect(started).toMatchObject({ data: { job: 7 }, partition: doomedPartition });
 
-      const killedAt = Date.now();
+      const killedAt = performance.now();
       doomed.kill('SIGKILL');
       await once(doomed, 'exit');
       await expect(reply).resolves.toEqual({ by: 'survivor', data: { job: 7 } });
-      timings.killToReplyMs = Date.now() - killedAt;
+      timings.killToReplyMs = performance.now() - killedAt;
 
       // The survivor handled it once, from the uncommitted offset; no second reply reached the caller.
       expect(served).toEqual([{ data: { job: 7 }, partition: doomedPartition, offset: started.offset }]);
@@ -160,7 +161,7 @@ describe('Kafka failover', () => {
           const reply = await firstValueFrom(client.send(topic, data));
           expect(reply).toEqual({ by: 'survivor', data });
           outcomes[at].ok++;
-          if (at === 'after' && !firstOkAfter) firstOkAfter = Date.now();
+          if (at === 'after' && !firstOkAfter) firstOkAfter = performance.now();
         } catch (err) {
           outcomes[at].failed++;
           if (!RpcError.is(err)) untyped.push(err);
@@ -171,10 +172,10 @@ describe('Kafka failover', () => {
 
     await eventually(() => outcomes.before.ok >= 50, 20_000, 'traffic before the restart');
     phase = 'restarting';
-    const restartedAt = Date.now();
+    const restartedAt = performance.now();
     await restartBroker('kafka');
-    timings.brokerRestartMs = Date.now() - restartedAt;
-    const upAt = Date.now();
+    timings.brokerRestartMs = performance.now() - restartedAt;
+    const upAt = performance.now();
     phase = 'after';
     await eventually(() => outcomes.after.ok >= 50, 90_000, 'traffic after the restart');
     timings.brokerUpToFirstReplyMs = firstOkAfter - upAt;
@@ -188,7 +189,7 @@ describe('Kafka failover', () => {
     console.log(
       `[kafka broker restart] outcomes ${JSON.stringify(outcomes)}, client status ${statuses.join(' > ')}`,
     );
-  }, 180_000);
+  }, 300_000);
 });
 
 /** Awaits IPC messages of a given type from a child, failing if it exits first. */

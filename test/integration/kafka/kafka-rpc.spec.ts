@@ -237,7 +237,11 @@ describe('Kafka transport', () => {
     it('answers 10 000 concurrent requests, each with its own payload', async () => {
       const n = 10_000;
       const results = await Promise.all(
-        Array.from({ length: n }, (_, i) => firstValueFrom(client.send(`${prefix}.echo`, { i }))),
+        Array.from({ length: n }, (_, i) =>
+          firstValueFrom(
+            client.send(`${prefix}.echo`, new RpcRecordBuilder({ i }).setTimeout(80_000).build()),
+          ),
+        ),
       );
       expect(results.every((r, i) => (r as { i: number }).i === i)).toBe(true);
       expect(client.pendingCount).toBe(0);
@@ -246,10 +250,10 @@ describe('Kafka transport', () => {
 
   describe('failures', () => {
     it('fails fast with RpcNoRespondersError when the request topic does not exist', async () => {
-      const started = Date.now();
+      const started = performance.now();
       const err = await firstValueFrom(client.send(`${prefix}.nobody`, {})).catch((e) => e);
       expect(err).toBeInstanceOf(RpcNoRespondersError);
-      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(performance.now() - started).toBeLessThan(5_000);
     });
 
     it('times out with RpcTimeoutError when the topic exists but no server consumes it', async () => {
@@ -269,7 +273,10 @@ describe('Kafka transport', () => {
       ).catch((e) => e);
       expect(err).toBeInstanceOf(RpcTimeoutError);
       expect(err.pattern).toBe(`${prefix}.slow`);
+      // its reply comes after the timeout: dropped, and counted before the next test reads the count
+      const beforeLate = client.replyStats.foreign;
       gate.open();
+      await eventually(() => client.replyStats.foreign > beforeLate, 10_000, 'the late reply');
       gate.reset();
       const forever = firstValueFrom(
         client.send(`${prefix}.slow`, new RpcRecordBuilder(7).setTimeout(0).build()),

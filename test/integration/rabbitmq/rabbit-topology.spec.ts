@@ -217,7 +217,7 @@ describe('RabbitMQ topology', () => {
     const quorum = await describeQueue(`${prefix}.q.quorum`);
     expect(quorum).toMatchObject({ durable: 'true', type: 'quorum' });
     expect(quorum.arguments).toContain('x-max-length');
-  });
+  }, 60_000); // each describeQueue starts rabbitmqctl, an Erlang VM
 
   it('uses an existing queue as it is in passive mode, and fails clearly when it is missing', async () => {
     const name = `${prefix}.passive`;
