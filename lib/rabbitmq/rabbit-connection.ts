@@ -4,6 +4,7 @@ import { describe } from '../core/rpc-client.js';
 import type { RpcStatus } from '../core/status.js';
 import type { PublishGate } from './rabbit-flow.js';
 import { coalesceWrites } from './rabbit-coalesce.js';
+import { UrlRotation } from './rabbit-urls.js';
 import {
   DEFAULT_RABBIT_RECONNECT,
   DEFAULT_RABBIT_URL,
@@ -87,6 +88,8 @@ export class RabbitLink {
   private connection?: RecoveringChannelModel | ChannelModel;
   private model?: ChannelModel;
   private closed = false;
+  /** With several URLs: the connect object recovery reconnects to, moved on after each failed attempt. */
+  private rotation?: UrlRotation;
 
   constructor(
     private readonly options: RabbitConnectionOptions,
@@ -99,14 +102,19 @@ export class RabbitLink {
     return this.connection;
   }
 
-  /** Connects to the first URL that accepts a connection and whose `setup` succeeds. */
+  /**
+   * Connects to the first URL that accepts a connection and whose `setup` succeeds. Recovery later
+   * retries the URL it lost first, then goes round the others, one failed attempt each.
+   */
   async open(): Promise<void> {
     const urls = this.options.urls?.length ? this.options.urls : [DEFAULT_RABBIT_URL];
+    this.rotation = urls.length > 1 ? new UrlRotation(urls) : undefined;
     let lastError: unknown;
-    for (const url of urls) {
+    for (const [index, url] of urls.entries()) {
       if (this.closed) break;
+      this.rotation?.select(index);
       try {
-        this.connection = await this.connect(url);
+        this.connection = await this.connect(this.rotation?.target ?? url);
         return;
       } catch (err) {
         lastError = err;
@@ -126,10 +134,6 @@ export class RabbitLink {
   }
 
   /**
-   * Drops the current connection so recovery builds everything again (with backoff): used when a
-   * channel died while its connection lived on, e.g. a consumer cancelled by the broker.
-   */
-  /**
    * A channel that died on a live connection (a channel error) is rebuilt by reconnecting. When the
    * whole connection is going, recovery has already forgotten the model by the next turn and this does nothing.
    */
@@ -137,6 +141,10 @@ export class RabbitLink {
     setImmediate(() => this.recycle(model, 'the channel was closed by the broker'));
   }
 
+  /**
+   * Drops the current connection so recovery builds everything again (with backoff): used when a
+   * channel died while its connection lived on, e.g. a consumer cancelled by the broker.
+   */
   recycle(model: ChannelModel | undefined, reason: string): void {
     if (this.closed || !model || model !== this.model) return;
     this.logger.warn(`Reconnecting: ${reason}`);
@@ -204,13 +212,22 @@ export class RabbitLink {
       this.hooks.disconnected(err);
     });
     connection.on('connect', () => {
-      if (!this.closed) this.hooks.reconnected();
+      if (this.closed) return;
+      if (this.rotation) this.logger.debug?.(`Reconnected to ${redact(this.rotation.current)}`);
+      this.hooks.reconnected();
     });
     connection.on('reconnect-scheduled', ({ attempt, delay }: { attempt: number; delay: number }) => {
       if (!this.closed) this.hooks.reconnecting(attempt, delay);
     });
     connection.on('connect-failed', (err: Error) => {
-      if (!this.closed) this.logger.warn(`Reconnection attempt failed: ${err.message}`);
+      if (this.closed) return;
+      const failed = this.rotation?.current;
+      const next = this.rotation?.next(); // amqplib reads the target again for its next attempt
+      this.logger.warn(
+        failed === undefined
+          ? `Reconnection attempt failed: ${err.message}`
+          : `Reconnection attempt to ${redact(failed)} failed: ${err.message}; next attempt: ${redact(next!)}`,
+      );
     });
     connection.on('reconnect-failed', (err: Error) => {
       if (!this.closed) this.hooks.gaveUp(err);

@@ -28,7 +28,10 @@ export const DEFAULT_RABBIT_RECONNECT: Readonly<RabbitReconnectOptions> = Object
 export type RabbitReconnectOptions = Omit<RecoveryOptions, 'setup' | 'waitForConnect'>;
 
 export interface RabbitConnectionOptions {
-  /** Broker URLs (or amqplib connect objects). The first that accepts the first connection is kept. Default `[DEFAULT_RABBIT_URL]`. */
+  /**
+   * Broker URLs (or amqplib connect objects), e.g. the nodes of a cluster. The first that accepts is used;
+   * recovery retries the URL it lost, then the others in turn. Default `[DEFAULT_RABBIT_URL]`.
+   */
   urls?: Array<string | Options.Connect>;
   /** amqplib socket options: `heartbeat`, `timeout`, `clientProperties`, TLS settings… `noDelay` defaults to true here. */
   socketOptions?: SocketOptions;

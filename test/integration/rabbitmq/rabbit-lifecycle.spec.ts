@@ -14,6 +14,7 @@ import { RabbitRpcClient, type RabbitRpcContext, RabbitRpcServer } from '../../.
 import { AMQP_URL } from '../brokers.js';
 import { rabbitmqctl } from '../support/rabbitmqctl.js';
 import { restartBroker } from '../support/restart-broker.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
 import { Gate } from '../support/sync.js';
 
 const created = new Set<string>();
@@ -96,10 +97,11 @@ describe('RabbitMQ lifecycle', () => {
       name?: string;
       noAck?: boolean;
       reconnect?: false;
+      urls?: string[];
     } = {},
   ) {
     const s = new RabbitRpcServer({
-      urls: [AMQP_URL],
+      urls: opts.urls ?? [AMQP_URL],
       closeTimeout: opts.closeTimeout,
       noAck: opts.noAck,
       reconnect: opts.reconnect,
@@ -275,6 +277,45 @@ describe('RabbitMQ lifecycle', () => {
     await status.next('unblocked');
     await expect(unbounded).resolves.toBe('published');
   }, 60_000); // each rabbitmqctl call starts an Erlang VM
+
+  it('connects through the first URL that accepts; with none, connect() fails naming the URLs without passwords', async () => {
+    const prefix = `f${randomUUID().slice(0, 8)}`;
+    const gone = await startTcpProxy(Number(new URL(AMQP_URL).port));
+    await gone.kill(); // a port where nothing listens any more
+    const dead = `amqp://guest:secret@127.0.0.1:${gone.port}`;
+    await server(prefix, new Gate(), { urls: [dead, AMQP_URL] });
+    const c = await client({ urls: [dead, AMQP_URL] });
+    await expect(firstValueFrom(c.send(`${prefix}.double`, 4))).resolves.toBe(8);
+
+    const err = await new RabbitRpcClient({ urls: [dead] }).connect().catch((e) => e);
+    expect(err).toBeInstanceOf(RpcConnectionError);
+    expect(err.message).toContain(`127.0.0.1:${gone.port}`);
+    expect(err.message).not.toContain('secret');
+  });
+
+  it('fails over to the next URL when its node dies: pending requests fail at once, both sides serve again', async () => {
+    const prefix = `f${randomUUID().slice(0, 8)}`;
+    const gate = new Gate();
+    const node1 = await startTcpProxy(Number(new URL(AMQP_URL).port));
+    onTestFinished(() => node1.kill());
+    const urls = [`amqp://guest:guest@127.0.0.1:${node1.port}`, AMQP_URL];
+    const { server: s } = await server(prefix, gate, { urls });
+    const c = await client({ urls });
+    const serverStatus = new StatusLog(s);
+    const clientStatus = new StatusLog(c);
+    await expect(firstValueFrom(c.send(`${prefix}.double`, 21))).resolves.toBe(42);
+    expect(node1.open).toBe(2); // both sides took the first URL
+
+    const held = firstValueFrom(c.send(`${prefix}.slow`, 1)).catch((e) => e);
+    await gate.entered;
+    const killedAt = performance.now();
+    await node1.kill();
+    expect(await held).toBeInstanceOf(RpcConnectionError);
+    await Promise.all([serverStatus.next('connected', killedAt), clientStatus.next('connected', killedAt)]);
+    gate.open();
+    await expect(firstValueFrom(c.send(`${prefix}.double`, 2))).resolves.toBe(4);
+    expect(node1.accepted).toBe(2); // nothing came back through the dead node
+  }, 60_000);
 
   it('survives a broker restart: pending requests fail at once, both sides reconnect and serve again', async () => {
     const prefix = `r${randomUUID().slice(0, 8)}`;
