@@ -33,7 +33,8 @@ export class PendingReplies<T extends PendingRequest = PendingRequest> {
   }
 
   add(entry: T): void {
-    const slot: Slot<T> = { entry, since: entry.startedAt };
+    // its own clock reading, not `startedAt`: a caller's start time from another clock cannot break it
+    const slot: Slot<T> = { entry, since: monotonicNow() };
     if (entry.timeoutMs > 0) slot.timer = setTimeout(() => this.expire(slot), entry.timeoutMs);
     this.entries.set(entry.correlationId, slot);
   }
@@ -45,7 +46,7 @@ export class PendingReplies<T extends PendingRequest = PendingRequest> {
     if (this.entries.get(entry.correlationId) !== slot) return;
     const left = slot.since + entry.timeoutMs - monotonicNow();
     if (left > 0) {
-      slot.timer = setTimeout(() => this.expire(slot), Math.ceil(left));
+      slot.timer = setTimeout(() => this.expire(slot), Math.min(Math.ceil(left), entry.timeoutMs));
       return;
     }
     this.entries.delete(entry.correlationId);

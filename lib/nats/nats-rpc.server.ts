@@ -85,7 +85,8 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
       body: msg.data,
       headers,
       contentType: headers[Headers.contentType],
-      correlationId: headers[Headers.correlationId],
+      // as the wire protocol has it: the `correlation_id` header when sent, else the reply subject's last token
+      correlationId: headers[Headers.correlationId] ?? lastToken(msg.reply),
       replyTo: msg.reply || undefined,
     };
     return this.dispatch(message, new NatsRpcContext([message, msg]));
@@ -96,4 +97,8 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
     const queue = own !== undefined ? own : (this.options.queue ?? DEFAULT_NATS_QUEUE);
     return queue === false ? undefined : queue;
   }
+}
+
+function lastToken(subject: string | undefined): string | undefined {
+  return subject ? subject.slice(subject.lastIndexOf('.') + 1) : undefined;
 }

@@ -6,6 +6,7 @@ import type { PublishGate } from './rabbit-flow.js';
 import { coalesceWrites } from './rabbit-coalesce.js';
 import { UrlRotation } from './rabbit-urls.js';
 import {
+  DEFAULT_RABBIT_CONNECT_TIMEOUT,
   DEFAULT_RABBIT_RECONNECT,
   DEFAULT_RABBIT_URL,
   type RabbitConnectionOptions,
@@ -88,6 +89,8 @@ export class RabbitLink {
   private connection?: RecoveringChannelModel | ChannelModel;
   private model?: ChannelModel;
   private closed = false;
+  /** The first connection is up: from now on, connection events are reconnections. */
+  private opened = false;
   /** With several URLs: the connect object recovery reconnects to, moved on after each failed attempt. */
   private rotation?: UrlRotation;
 
@@ -103,20 +106,27 @@ export class RabbitLink {
   }
 
   /**
-   * Connects to the first URL that accepts a connection and whose `setup` succeeds. Recovery later
-   * retries the URL it lost first, then goes round the others, one failed attempt each.
+   * Connects to the first URL that accepts a connection and whose `setup` succeeds (each URL gets
+   * `initialMaxRetries + 1` attempts, in turn). Recovery later retries the URL it lost first, then
+   * goes round the others, one failed attempt each. A topology error fails at once: it is the same on
+   * every node.
    */
   async open(): Promise<void> {
     const urls = this.options.urls?.length ? this.options.urls : [DEFAULT_RABBIT_URL];
     this.rotation = urls.length > 1 ? new UrlRotation(urls) : undefined;
+    if (this.options.reconnect !== false) {
+      this.connection = await this.connectRecovering(this.rotation?.target ?? urls[0]!, urls.length);
+      return;
+    }
     let lastError: unknown;
     for (const [index, url] of urls.entries()) {
       if (this.closed) break;
       this.rotation?.select(index);
       try {
-        this.connection = await this.connect(this.rotation?.target ?? url);
+        this.connection = await this.connectOnce(this.rotation?.target ?? url);
         return;
       } catch (err) {
+        if (isTopologyError(err)) throw err;
         lastError = err;
         this.logger.debug?.(`Could not connect to ${redact(url)}: ${describe(err)}`);
       }
@@ -151,45 +161,71 @@ export class RabbitLink {
     void model.close().catch(() => undefined);
   }
 
-  private async connect(url: string | Options.Connect): Promise<RecoveringChannelModel | ChannelModel> {
+  /** Opens a model, and runs the adapter's setup on it (and on every model recovery opens). */
+  private async setupModel(model: ChannelModel): Promise<void> {
+    // amqplib's recovery runs setup before it listens to the new model itself, and a ChannelModel
+    // re-emits its connection's errors: a forced close or a heartbeat timeout during setup would be
+    // an 'error' event without a listener, which throws and ends the process.
+    model.on('error', (err: Error) => this.logger.debug?.(`Connection error: ${err.message}`));
+    this.model = model;
+    if (this.options.coalesceWrites !== false && !coalesceWrites(model)) {
+      this.logger.debug?.(
+        'amqplib internals differ from what coalesceWrites expects; writing frames one by one',
+      );
+    }
+    await this.hooks.setup(model);
+  }
+
+  private socketOptions(): Record<string, unknown> {
     // Request/reply is latency-bound: without TCP_NODELAY (amqplib's default is off) Nagle's algorithm
-    // meets delayed ACKs and a lone request waits ~40 ms.
-    const socketOptions = { noDelay: true, ...this.options.socketOptions };
+    // meets delayed ACKs and a lone request waits ~40 ms. A connect timeout, so that a node that drops
+    // packets fails its attempt (and failover moves on) instead of waiting for the OS to give up.
+    return { noDelay: true, timeout: DEFAULT_RABBIT_CONNECT_TIMEOUT, ...this.options.socketOptions };
+  }
+
+  private async connectOnce(url: string | Options.Connect): Promise<ChannelModel> {
+    const model = await amqp.connect(url, this.socketOptions());
+    this.watch(model, false);
+    model.on('close', (err?: Error) => {
+      if (this.closed) return;
+      const error = err ?? new Error('Connection closed');
+      this.hooks.disconnected(error);
+      this.hooks.gaveUp(error);
+    });
+    try {
+      await this.setupModel(model);
+    } catch (err) {
+      await model.close().catch(() => undefined);
+      throw err;
+    }
+    return model;
+  }
+
+  private async connectRecovering(
+    url: string | Options.Connect,
+    urlCount: number,
+  ): Promise<RecoveringChannelModel> {
+    const settings = { ...DEFAULT_RABBIT_RECONNECT, ...this.options.reconnect };
+    let fatal: Error | undefined;
     const setup = async (model: ChannelModel) => {
-      // amqplib's recovery runs setup before it listens to the new model itself, and a ChannelModel
-      // re-emits its connection's errors: a forced close or a heartbeat timeout during setup would be
-      // an 'error' event without a listener, which throws and ends the process.
-      model.on('error', (err: Error) => this.logger.debug?.(`Connection error: ${err.message}`));
-      this.model = model;
-      if (this.options.coalesceWrites !== false && !coalesceWrites(model)) {
-        this.logger.debug?.(
-          'amqplib internals differ from what coalesceWrites expects; writing frames one by one',
-        );
-      }
-      await this.hooks.setup(model);
-    };
-    if (this.options.reconnect === false) {
-      const model = await amqp.connect(url, socketOptions);
-      this.watch(model, false);
-      model.on('close', (err?: Error) => {
-        if (this.closed) return;
-        const error = err ?? new Error('Connection closed');
-        this.hooks.disconnected(error);
-        this.hooks.gaveUp(error);
-      });
       try {
-        await setup(model);
+        await this.setupModel(model);
       } catch (err) {
-        await model.close().catch(() => undefined);
+        if (!this.opened && isTopologyError(err)) fatal = err;
         throw err;
       }
-      return model;
-    }
-    const recovery = { ...DEFAULT_RABBIT_RECONNECT, ...this.options.reconnect, setup, waitForConnect: true };
-    const connection: RecoveringChannelModel | ChannelModel = await amqp.connect(url, {
-      ...socketOptions,
-      recovery,
-    });
+    };
+    const connection = (await amqp.connect(url, {
+      ...this.socketOptions(),
+      recovery: {
+        ...settings,
+        // every URL gets its first attempts, in turn (the rotation moves on after each failed one)
+        initialMaxRetries: ((settings.initialMaxRetries ?? 0) + 1) * urlCount - 1,
+        setup,
+        // listeners go on before the first attempt (amqplib defers it), then this waits for it
+        waitForConnect: false,
+      },
+    })) as RecoveringChannelModel | ChannelModel;
     if (typeof (connection as Partial<RecoveringChannelModel>).waitForConnect !== 'function') {
       // amqplib before 1.1 ignores `recovery` (and never runs `setup`): fail clearly instead of half-working.
       await connection.close().catch(() => undefined);
@@ -197,8 +233,23 @@ export class RabbitLink {
         'nestjs-broker-rpc/rabbitmq needs amqplib >= 2.2 (connection recovery); upgrade amqplib',
       );
     }
-    this.watch(connection, true);
-    return connection;
+    const recovering = connection as RecoveringChannelModel;
+    this.connection = recovering; // so that close() during the first attempts stops them
+    this.watch(recovering, true);
+    recovering.on('connect-failed', () => {
+      if (fatal) void recovering.close().catch(() => undefined);
+    });
+    try {
+      await recovering.waitForConnect();
+    } catch (err) {
+      await recovering.close().catch(() => undefined);
+      if (this.connection === recovering) this.connection = undefined;
+      throw (
+        fatal ?? unwrapSetupError(err, this.options.urls?.length ? this.options.urls : [DEFAULT_RABBIT_URL])
+      );
+    }
+    this.opened = true;
+    return recovering;
   }
 
   private watch(connection: RecoveringChannelModel | ChannelModel, recovering: boolean): void {
@@ -212,32 +263,35 @@ export class RabbitLink {
       this.hooks.disconnected(err);
     });
     connection.on('connect', () => {
-      if (this.closed) return;
+      if (this.closed || !this.opened) return;
       if (this.rotation) this.logger.debug?.(`Reconnected to ${redact(this.rotation.current)}`);
       this.hooks.reconnected();
     });
     connection.on('reconnect-scheduled', ({ attempt, delay }: { attempt: number; delay: number }) => {
-      if (!this.closed) this.hooks.reconnecting(attempt, delay);
+      if (!this.closed && this.opened) this.hooks.reconnecting(attempt, delay);
     });
     connection.on('connect-failed', (err: Error) => {
       if (this.closed) return;
       const failed = this.rotation?.current;
       const next = this.rotation?.next(); // amqplib reads the target again for its next attempt
-      this.logger.warn(
-        failed === undefined
-          ? `Reconnection attempt failed: ${err.message}`
-          : `Reconnection attempt to ${redact(failed)} failed: ${err.message}; next attempt: ${redact(next!)}`,
-      );
+      const what = failed === undefined ? '' : ` to ${redact(failed)}`;
+      const then = next === undefined ? '' : `; next attempt: ${redact(next)}`;
+      if (this.opened) this.logger.warn(`Reconnection attempt${what} failed: ${err.message}${then}`);
+      else this.logger.debug?.(`Connection attempt${what} failed: ${err.message}${then}`);
     });
     connection.on('reconnect-failed', (err: Error) => {
-      if (!this.closed) this.hooks.gaveUp(err);
+      if (!this.closed && this.opened) this.hooks.gaveUp(err);
     });
   }
 }
 
+function isTopologyError(err: unknown): err is Error {
+  return err instanceof Error && err.name === 'RabbitTopologyError';
+}
+
 /** Setup errors (a refused declaration) are the adapter's own and clear already; connection errors get the URLs. */
 function unwrapSetupError(err: unknown, urls: Array<string | Options.Connect>): Error {
-  if (err instanceof Error && err.name === 'RabbitTopologyError') return err;
+  if (isTopologyError(err)) return err;
   return new RpcConnectionError(
     `Could not connect to RabbitMQ at ${urls.map(redact).join(', ')}: ${describe(err)}`,
     { cause: err },

@@ -11,6 +11,8 @@ export const DEFAULT_RABBIT_PREFETCH = 50;
  * the broker close the channel. Raise `maxMessageSize` along with the broker's setting for more.
  */
 export const DEFAULT_RABBIT_MAX_MESSAGE_SIZE = 16_777_216;
+/** How long one connection attempt may take (amqplib's `socketOptions.timeout`; off once connected). */
+export const DEFAULT_RABBIT_CONNECT_TIMEOUT = 10_000;
 /**
  * amqplib connection recovery: exponential backoff from 100 ms to 5 s with jitter, forever once connected;
  * the first connection is tried once, so a wrong URL fails `connect()`/`listen()` at once.
@@ -33,7 +35,11 @@ export interface RabbitConnectionOptions {
    * recovery retries the URL it lost, then the others in turn. Default `[DEFAULT_RABBIT_URL]`.
    */
   urls?: Array<string | Options.Connect>;
-  /** amqplib socket options: `heartbeat`, `timeout`, `clientProperties`, TLS settings… `noDelay` defaults to true here. */
+  /**
+   * amqplib socket options: `timeout` (of a connection attempt; default `DEFAULT_RABBIT_CONNECT_TIMEOUT`),
+   * `noDelay` (default true here), `clientProperties`, TLS settings… The heartbeat is set in the URL
+   * (`?heartbeat=30`) or connect object, where amqplib reads it.
+   */
   socketOptions?: SocketOptions;
   /** Reconnection through amqplib's own connection recovery; `false` turns it off. Default `DEFAULT_RABBIT_RECONNECT`. */
   reconnect?: RabbitReconnectOptions | false;

@@ -124,7 +124,9 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
       const ch = this.channel;
       if (!ch)
         throw new RpcConnectionError(
-          'Not connected to RabbitMQ; the request stays unacked and will be redelivered',
+          this.noAck
+            ? 'Not connected to RabbitMQ; the reply is lost (noAck: the request is not redelivered)'
+            : 'Not connected to RabbitMQ; the request stays unacked and will be redelivered',
         );
       const options: Options.Publish = { contentType: reply.contentType, headers: reply.headers };
       if (reply.correlationId !== undefined) options.correlationId = reply.correlationId;
@@ -195,7 +197,7 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
     ch.on('error', (err: Error) => this.logger.debug?.(`Channel error: ${err.message}`));
     ch.on('drain', () => this.gate.drain());
     ch.on('close', () => this.onChannelClosed(ch, model));
-    await ch.prefetch(this.options.prefetch ?? DEFAULT_RABBIT_PREFETCH);
+    if (!this.noAck) await ch.prefetch(this.options.prefetch ?? DEFAULT_RABBIT_PREFETCH); // no-ack consumers ignore it
     this.channel = ch;
     this.gate.reset();
     if (!this.intake) return;

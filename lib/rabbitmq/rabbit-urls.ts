@@ -1,4 +1,5 @@
 import type { Options } from 'amqplib';
+import { RpcConnectionError } from '../core/errors.js';
 
 /**
  * A broker URL string as the amqplib connect object it stands for, read the way amqplib reads the
@@ -53,7 +54,14 @@ export class UrlRotation {
 
   constructor(private readonly urls: Array<string | Options.Connect>) {
     if (urls.length === 0) throw new RangeError('UrlRotation needs at least one URL');
-    this.targets = urls.map(toConnectObject);
+    this.targets = urls.map((url, index) => {
+      try {
+        return toConnectObject(url);
+      } catch {
+        // not the URL itself in the message: it may hold a password
+        throw new RpcConnectionError(`urls[${index}] is not a valid URL`);
+      }
+    });
     const target: Record<string, unknown> = {};
     for (const field of FIELDS) {
       Object.defineProperty(target, field, {
@@ -62,10 +70,6 @@ export class UrlRotation {
       });
     }
     this.target = target as Options.Connect;
-  }
-
-  get size(): number {
-    return this.urls.length;
   }
 
   /** The current URL as the user gave it. */

@@ -6,8 +6,6 @@ import { randomUUID } from 'node:crypto';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
-  RpcConnectionError,
-  RpcNoRespondersError,
   RpcPayloadTooLargeError,
   RpcRecordBuilder,
   RpcRemoteError,
@@ -17,6 +15,7 @@ import { DIRECT_REPLY_TO, RabbitRpcClient, RabbitRpcServer } from '../../../lib/
 import { coalesceWrites } from '../../../lib/rabbitmq/rabbit-coalesce.js';
 import { PublishGate } from '../../../lib/rabbitmq/rabbit-flow.js';
 import { AMQP_URL } from '../brokers.js';
+import { transportConformance } from '../support/conformance.js';
 import { EventLog, Gate } from '../support/sync.js';
 import { fib, rabbitController } from './app/rabbit.controller.js';
 
@@ -70,10 +69,27 @@ describe('RabbitMQ transport', () => {
     await raw?.close();
   });
 
-  it('sums synchronously, asynchronously and through an observable', async () => {
-    await expect(firstValueFrom(client.send(`${prefix}.sum`, [1, 2, 3, 4, 5]))).resolves.toBe(15);
-    await expect(firstValueFrom(client.send(`${prefix}.sum.async`, [1, 2, 3, 4, 5]))).resolves.toBe(15);
-    await expect(firstValueFrom(client.send(`${prefix}.sum.observable`, [1, 2, 3, 4, 5]))).resolves.toBe(15);
+  transportConformance({
+    prefix,
+    log,
+    gate,
+    client: () => client,
+    newClient: (options) => new RabbitRpcClient({ urls: [AMQP_URL], ...options }),
+    bulk: {
+      requestTimeoutMs: 100_000,
+      testTimeoutMs: 120_000,
+      // 10 000 publishes in one turn overflow amqplib's channel buffer: the rest wait for 'drain'.
+      around: () => {
+        const fill = vi.spyOn(PublishGate.prototype, 'fill');
+        const drain = vi.spyOn(PublishGate.prototype, 'drain');
+        return () => {
+          expect(fill).toHaveBeenCalled();
+          expect(drain).toHaveBeenCalled();
+          fill.mockRestore();
+          drain.mockRestore();
+        };
+      },
+    },
   });
 
   it('coalesces frame writes on the installed amqplib (its internals are as expected)', async () => {
@@ -95,18 +111,6 @@ describe('RabbitMQ transport', () => {
     expect(q.consumerCount).toBe(1);
   });
 
-  it('streams every emitted value and completes', async () => {
-    await expect(
-      lastValueFrom(client.send(`${prefix}.stream`, [1, 2, 3, 4, 5]).pipe(toArray())),
-    ).resolves.toEqual([1, 2, 3, 4, 5]);
-    await expect(lastValueFrom(client.send(`${prefix}.stream.slow`, 4).pipe(toArray()))).resolves.toEqual([
-      0, 1, 2, 3,
-    ]);
-    await expect(lastValueFrom(client.send(`${prefix}.stream.empty`, 0).pipe(toArray()))).resolves.toEqual(
-      [],
-    );
-  });
-
   it('answers concurrent requests, each with its own sum (sum-rmq "concurrent")', async () => {
     const tabs = [
       [1, 2, 3, 4, 5],
@@ -117,51 +121,6 @@ describe('RabbitMQ transport', () => {
     ];
     const sums = await Promise.all(tabs.map((t) => firstValueFrom(client.send(`${prefix}.sum`, t))));
     expect(sums).toEqual(tabs.map((t) => t.reduce((a, b) => a + b)));
-  });
-
-  it('keeps payload types: strings, bytes, objects, null', async () => {
-    await expect(firstValueFrom(client.send(`${prefix}.echo`, '42'))).resolves.toBe('42');
-    await expect(firstValueFrom(client.send(`${prefix}.echo`, { a: [1, { b: null }] }))).resolves.toEqual({
-      a: [1, { b: null }],
-    });
-    await expect(firstValueFrom(client.send(`${prefix}.echo`, null))).resolves.toBeNull();
-    const reversed = await firstValueFrom(client.send<Buffer>(`${prefix}.bytes`, Buffer.from([1, 2, 3])));
-    expect(Buffer.isBuffer(reversed)).toBe(true);
-    expect([...reversed]).toEqual([3, 2, 1]);
-  });
-
-  it('matches 10 000 concurrent requests to their own payloads, waiting for drain when the channel buffer fills', async () => {
-    const n = 10_000;
-    const fill = vi.spyOn(PublishGate.prototype, 'fill');
-    const drain = vi.spyOn(PublishGate.prototype, 'drain');
-    try {
-      const results = await Promise.all(
-        Array.from({ length: n }, (_, i) =>
-          firstValueFrom(
-            client.send(`${prefix}.echo`, new RpcRecordBuilder({ i }).setTimeout(100_000).build()),
-          ),
-        ),
-      );
-      expect(results.every((r, i) => (r as { i: number }).i === i)).toBe(true);
-      // 10 000 publishes in one turn overflow amqplib's channel buffer: the rest waited for 'drain'.
-      expect(fill).toHaveBeenCalled();
-      expect(drain).toHaveBeenCalled();
-    } finally {
-      fill.mockRestore();
-      drain.mockRestore();
-    }
-    expect(client.pendingCount).toBe(0);
-  }, 120_000);
-
-  it('delivers an RpcException payload as RpcRemoteError.error, and hides other exceptions', async () => {
-    const err = await firstValueFrom(client.send(`${prefix}.rpc-exception`, {})).catch((e) => e);
-    expect(err).toBeInstanceOf(RpcRemoteError);
-    expect(err.kind).toBe('exception');
-    expect(err.error).toEqual({ code: 'E_LIMIT', message: 'limit reached' });
-    const crash = await firstValueFrom(client.send(`${prefix}.crash`, {})).catch((e) => e);
-    expect(crash).toBeInstanceOf(RpcRemoteError);
-    expect(crash.kind).toBe('internal');
-    expect(JSON.stringify(crash.error)).not.toContain('secret');
   });
 
   it('acks failed requests instead of requeueing them', async () => {
@@ -175,34 +134,13 @@ describe('RabbitMQ transport', () => {
     expect((await ch.checkQueue(`${prefix}.flaky`)).messageCount).toBe(0);
   });
 
-  it('delivers stream values before a stream error', async () => {
-    const seen: number[] = [];
-    const err = await new Promise<unknown>((resolve) =>
-      client
-        .send<number>(`${prefix}.stream.error`, {})
-        .subscribe({ next: (v) => seen.push(v), error: resolve }),
-    );
-    expect(seen).toEqual([1, 2]);
-    expect(err).toBeInstanceOf(RpcRemoteError);
-    expect((err as RpcRemoteError).error).toEqual({ status: 'error', message: 'third value failed' });
-  });
-
-  it('rejects a bad DTO through ValidationPipe with a typed remote error', async () => {
-    await expect(firstValueFrom(client.send(`${prefix}.order`, { sku: 'A1', quantity: 2 }))).resolves.toBe(
-      '2 x A1',
-    );
-    const err = await firstValueFrom(client.send(`${prefix}.order`, { sku: 7, quantity: 0 })).catch((e) => e);
-    expect(err).toBeInstanceOf(RpcRemoteError);
-    expect(err.error).toEqual({ code: 'E_VALIDATION', fields: ['sku', 'quantity'] });
-  });
-
   it('passes headers and AMQP properties to the handler, and returns reply headers on request', async () => {
     const record = new RpcRecordBuilder({}).setHeaders({ 'x-tenant': 'a' }).withReplyHeaders().build();
-    const reply = await firstValueFrom(client.send(`${prefix}.context`, record));
+    const reply = await firstValueFrom(client.send(`${prefix}.amqp-context`, record));
     expect(reply.data).toEqual({
       tenant: 'a',
-      pattern: `${prefix}.context`,
-      routingKey: `${prefix}.context`,
+      pattern: `${prefix}.amqp-context`,
+      routingKey: `${prefix}.amqp-context`,
       redelivered: false,
       correlationId: expect.any(String),
       replyTo: expect.stringMatching(/^amq\.rabbitmq\.reply-to\./),
@@ -210,45 +148,6 @@ describe('RabbitMQ transport', () => {
       hasChannel: true,
     });
     expect(reply.headers['x-served-by']).toBe('rabbit');
-  });
-
-  it('fans an event out to every handler of its pattern', async () => {
-    await lastValueFrom(client.emit(`${prefix}.notify`, { n: 1 }), { defaultValue: undefined });
-    await Promise.all([log.until('notify.a'), log.until('notify.b')]);
-    expect(log.seen).toEqual(
-      expect.arrayContaining([
-        { pattern: 'notify.a', data: { n: 1 } },
-        { pattern: 'notify.b', data: { n: 1 } },
-      ]),
-    );
-  });
-
-  it('publishes the result elsewhere when an emitted request names replyTo', async () => {
-    const record = new RpcRecordBuilder([2, 3]).setReplyTo(`${prefix}.sum.result`).build();
-    await lastValueFrom(client.emit(`${prefix}.sum.later`, record), { defaultValue: undefined });
-    await log.until('sum.result');
-    expect(log.seen.find((e) => e.pattern === 'sum.result')?.data).toBe(5);
-  });
-
-  it('fails at once with RpcNoRespondersError when no queue takes the request (mandatory)', async () => {
-    const started = performance.now();
-    const err = await firstValueFrom(client.send(`${prefix}.nobody`, {})).catch((e) => e);
-    expect(err).toBeInstanceOf(RpcNoRespondersError);
-    expect(err.pattern).toBe(`${prefix}.nobody`);
-    expect(performance.now() - started).toBeLessThan(5_000);
-    expect(client.pendingCount).toBe(0);
-  });
-
-  it('times out with RpcTimeoutError carrying pattern, correlation id and elapsed time', async () => {
-    gate.reset();
-    const record = new RpcRecordBuilder(1).setTimeout(100).build();
-    const err = await firstValueFrom(client.send(`${prefix}.slow`, record)).catch((e) => e);
-    gate.open();
-    expect(err).toBeInstanceOf(RpcTimeoutError);
-    expect(err.pattern).toBe(`${prefix}.slow`);
-    expect(err.correlationId).toEqual(expect.any(String));
-    expect(err.elapsedMs).toBeGreaterThanOrEqual(100);
-    expect(err.timeoutMs).toBe(100);
   });
 
   it('sends the time left as AMQP expiration, so RabbitMQ drops a request nobody waits for', async () => {
@@ -273,48 +172,6 @@ describe('RabbitMQ transport', () => {
     expect(Number(death['original-expiration'])).toBeGreaterThan(0);
     expect(Number(death['original-expiration'])).toBeLessThanOrEqual(300);
     expect((await ch.checkQueue(queue)).messageCount).toBe(0);
-  });
-
-  it('uses the client timeout option, and waits forever with timeout 0', async () => {
-    const short = new RabbitRpcClient({ urls: [AMQP_URL], timeout: 50 });
-    try {
-      gate.reset();
-      const err = await firstValueFrom(short.send(`${prefix}.slow`, 1)).catch((e) => e);
-      expect(err).toBeInstanceOf(RpcTimeoutError);
-      expect(err.timeoutMs).toBe(50);
-      gate.open();
-
-      gate.reset();
-      const forever = firstValueFrom(
-        short.send(`${prefix}.slow`, new RpcRecordBuilder(7).setTimeout(0).build()),
-      );
-      await gate.entered;
-      gate.open();
-      await expect(forever).resolves.toBe(7);
-    } finally {
-      await short.close();
-    }
-  });
-
-  it('drops the pending entry when the caller unsubscribes, and ignores the late reply', async () => {
-    gate.reset();
-    const sub = client.send(`${prefix}.slow`, 3).subscribe();
-    await gate.entered;
-    expect(client.pendingCount).toBe(1);
-    sub.unsubscribe();
-    expect(client.pendingCount).toBe(0);
-    gate.open();
-    await expect(firstValueFrom(client.send(`${prefix}.sum`, [1]))).resolves.toBe(1);
-  });
-
-  it('fails pending requests with RpcConnectionError when the client closes', async () => {
-    const other = new RabbitRpcClient({ urls: [AMQP_URL] });
-    gate.reset();
-    const pending = firstValueFrom(other.send(`${prefix}.slow`, 1)).catch((e) => e);
-    await gate.entered;
-    await other.close();
-    expect(await pending).toBeInstanceOf(RpcConnectionError);
-    gate.open();
   });
 
   it('refuses a message larger than maxMessageSize before publishing it', async () => {

@@ -271,6 +271,15 @@ describe('RabbitMQ topology', () => {
     const durable = await start(MismatchModule, { queue: { durable: true } }).catch((e) => e);
     expect(durable.message).toContain("inequivalent arg 'durable'");
 
+    // With several URLs the mismatch fails at once too, not hidden behind the next node's connection error.
+    const unreachable = 'amqp://guest:guest@127.0.0.1:1';
+    const cluster = await start(MismatchModule, {
+      urls: [AMQP_URL, unreachable],
+      queue: { arguments: { 'x-max-length': 50 } },
+    }).catch((e) => e);
+    expect(cluster.cause).toBeInstanceOf(RabbitTopologyError);
+    expect(cluster.message).toContain("inequivalent arg 'x-max-length'");
+
     // The same server with matching options starts and serves: nothing was left broken.
     apps.push(
       await start(MismatchModule, { queue: { arguments: { 'x-queue-type': 'classic', 'x-max-length': 5 } } }),

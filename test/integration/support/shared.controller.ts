@@ -1,8 +1,10 @@
 // The handlers every transport's integration suite serves: the same behaviour on every broker.
 import { Controller, UsePipes, ValidationPipe } from '@nestjs/common';
-import { EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
+import { Ctx, EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { IsInt, IsString, Min } from 'class-validator';
 import { from, interval, map, Observable, of, take } from 'rxjs';
+import { RpcResponse } from '../../../lib/index.js';
+import type { RpcContext } from '../../../lib/core/rpc-context.js';
 import type { EventLog, Gate } from './sync.js';
 
 export class OrderDto {
@@ -10,7 +12,7 @@ export class OrderDto {
   @IsInt() @Min(1) quantity!: number;
 }
 
-/** Controllers for `${prefix}.sum`, `.stream`, `.echo`, errors, validation, `.slow`, `.bytes` and events. */
+/** Controllers for `${prefix}.sum`, `.stream`, `.echo`, errors, validation, `.slow`, `.context`, `.bytes` and events. */
 export function sharedControllers(prefix: string, log: EventLog, gate: Gate) {
   @Controller()
   class SharedHandlers {
@@ -84,6 +86,20 @@ export function sharedControllers(prefix: string, log: EventLog, gate: Gate) {
     async slow(@Payload() value: number): Promise<number> {
       await gate.pass();
       return value;
+    }
+
+    @MessagePattern(`${prefix}.context`)
+    context(@Ctx() ctx: RpcContext): RpcResponse<Record<string, unknown>> {
+      return new RpcResponse(
+        {
+          tenant: ctx.getHeaders()['x-tenant'],
+          pattern: ctx.getPattern(),
+          destination: ctx.getDestination(),
+          hasCorrelationId: typeof ctx.getCorrelationId() === 'string',
+          hasReplyTo: typeof ctx.getReplyTo() === 'string',
+        },
+        { headers: { 'x-served-by': 'shared' } },
+      );
     }
 
     @MessagePattern(`${prefix}.bytes`)

@@ -33,13 +33,36 @@ describe('PendingReplies', () => {
     // performance.now() shows the delay as passed; the table must re-arm instead of timing out early.
     const failures: Error[] = [];
     const table = new PendingReplies((e) => new Error(`timeout ${e.correlationId}`));
-    const startedAt = performance.now() + 2; // as if the request started 2 ms after the loop's cached time
-    table.add({ correlationId: 'a', pattern: 'p', startedAt, timeoutMs: 100, fail: (e) => failures.push(e) });
+    const now = vi.spyOn(performance, 'now').mockReturnValueOnce(1_000);
+    table.add({
+      correlationId: 'a',
+      pattern: 'p',
+      startedAt: 1_000,
+      timeoutMs: 100,
+      fail: (e) => failures.push(e),
+    });
+    now.mockReturnValueOnce(1_098); // the timer runs after 100 ms, the clock shows 98
     vi.advanceTimersByTime(100);
     expect(failures).toHaveLength(0);
     expect(table.get('a')).toBeDefined();
+    now.mockReturnValueOnce(1_100);
     vi.advanceTimersByTime(2);
     expect(failures.map((e) => e.message)).toEqual(['timeout a']);
+    now.mockRestore();
+  });
+
+  it('keeps its own clock: a start time from another clock (Date.now) does not change when it times out', () => {
+    const failures: Error[] = [];
+    const table = new PendingReplies(() => new Error('timeout'));
+    table.add({
+      correlationId: 'a',
+      pattern: 'p',
+      startedAt: Date.now(),
+      timeoutMs: 100,
+      fail: (e) => failures.push(e),
+    });
+    vi.advanceTimersByTime(100);
+    expect(failures).toHaveLength(1);
   });
 
   it('never times out an entry with timeout 0', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { RpcConnectionError } from '../../../lib/index.js';
 import { toConnectObject, UrlRotation } from '../../../lib/rabbitmq/rabbit-urls.js';
 
 describe('toConnectObject', () => {
@@ -46,5 +47,19 @@ describe('UrlRotation', () => {
     expect(rotation.next()).toBe('amqp://a:1');
     rotation.select(4);
     expect(target.hostname).toBe('b');
+  });
+});
+
+describe('UrlRotation with a malformed URL', () => {
+  it('fails with RpcConnectionError naming its index, not its text (it may hold a password)', () => {
+    const err = (() => {
+      try {
+        new UrlRotation(['amqp://a', 'amqp://user:secret@[bad']);
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(err).toBeInstanceOf(RpcConnectionError);
+    expect(err?.message).toBe('urls[1] is not a valid URL');
   });
 });

@@ -1,10 +1,10 @@
 import { Controller, UsePipes, ValidationPipe } from '@nestjs/common';
-import { Ctx, EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
+import { Ctx, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { Type } from 'class-transformer';
 import { IsEmail, IsInt, IsString, Min, ValidateNested } from 'class-validator';
-import { from, interval, map, type Observable, take } from 'rxjs';
 import { RpcResponse } from '../../../../lib/index.js';
 import type { KafkaRpcContext } from '../../../../lib/kafka/index.js';
+import { sharedControllers } from '../../support/shared.controller.js';
 import { type EventLog, type Gate } from '../../support/sync.js';
 
 // The DTOs of Nest's sum-kafka e2e test (user, business holding a user), validated here.
@@ -124,57 +124,10 @@ export function kafkaController(prefix: string, log: EventLog, gate: Gate, holds
       };
     }
 
-    @EventPattern(`${prefix}.notify`)
-    notify(@Payload() data: unknown) {
-      log.record('notify', data);
-    }
     @MessagePattern(`${prefix}.record`)
     record(@Payload() data: unknown) {
       log.record('record', data);
       return 'recorded';
-    }
-    @MessagePattern(`${prefix}.sum.later`)
-    sumLater(@Payload() data: number[]) {
-      return sumOf(data);
-    }
-    @EventPattern(`${prefix}.sum.result`)
-    sumResult(@Payload() data: unknown) {
-      log.record('sum.result', data);
-    }
-
-    @MessagePattern(`${prefix}.echo`)
-    echo(@Payload() data: unknown) {
-      return data;
-    }
-    @MessagePattern(`${prefix}.stream`)
-    stream(@Payload() data: number[]): Observable<number> {
-      return from(data);
-    }
-    @MessagePattern(`${prefix}.stream.slow`)
-    slowStream(@Payload() count: number): Observable<number> {
-      return interval(5).pipe(take(count));
-    }
-    @MessagePattern(`${prefix}.stream.error`)
-    streamError(): Observable<number> {
-      return from([1, 2, 3]).pipe(
-        map((n) => {
-          if (n === 3) throw new RpcException('third value failed');
-          return n;
-        }),
-      );
-    }
-    @MessagePattern(`${prefix}.rpc-exception`)
-    rpcException(): never {
-      throw new RpcException({ code: 'E_LIMIT', message: 'limit reached' });
-    }
-    @MessagePattern(`${prefix}.crash`)
-    crash(): never {
-      throw new Error('secret internal detail');
-    }
-    @MessagePattern(`${prefix}.slow`)
-    async slow(@Payload() value: number) {
-      await gate.pass();
-      return value;
     }
     @MessagePattern(`${prefix}.hold`)
     async hold(@Payload() id: string, @Ctx() ctx: KafkaRpcContext) {
@@ -203,5 +156,5 @@ export function kafkaController(prefix: string, log: EventLog, gate: Gate, holds
       return 'x'.repeat(size);
     }
   }
-  return [KafkaController];
+  return [...sharedControllers(prefix, log, gate), KafkaController];
 }

@@ -21,7 +21,7 @@ export function rabbitController(prefix: string, log: EventLog, gate: Gate) {
       return 'fine';
     }
 
-    @MessagePattern(`${prefix}.context`)
+    @MessagePattern(`${prefix}.amqp-context`)
     context(@Ctx() ctx: RabbitRpcContext): RpcResponse<Record<string, unknown>> {
       return new RpcResponse(
         {
