@@ -210,7 +210,8 @@ async function main() {
   await nestAckApp.close();
   const cleanup = await amqp.connect(url);
   const ch = await cleanup.createChannel();
-  for (const q of [queues.nest, queues.nestAck, queues.ours, queues.noAck, queues.plain]) await ch.deleteQueue(q).catch(() => undefined);
+  for (const q of [queues.nest, queues.nestAck, queues.ours, queues.noAck, queues.plain])
+    await ch.deleteQueue(q).catch(() => undefined);
   await cleanup.close();
   await raw.close();
 }

@@ -116,6 +116,8 @@ export interface KafkaDriver {
   producer(options: KafkaProducerOptions): DriverProducer;
   consumer(options: DriverConsumerOptions): DriverConsumer;
   errorKind(error: unknown): DriverErrorKind;
+  /** The error as one line, with what the library nests inside it (the broker's reasons). */
+  explain(error: unknown): string;
 }
 
 export type KafkaDriverFactory = (options: KafkaConnectionOptions, logContext: string) => KafkaDriver;

@@ -1,5 +1,4 @@
 import { RpcConnectionError, RpcInvalidPatternError } from '../core/errors.js';
-import { describe } from '../core/rpc-client.js';
 import type { DriverAdmin, KafkaDriver, TopicSpec } from './kafka-driver.js';
 
 const LEGAL = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -40,7 +39,7 @@ export async function ensureTopics(
     const why =
       driver.errorKind(err) === 'not-authorized'
         ? 'this client is not allowed to create topics'
-        : describe(err);
+        : driver.explain(err);
     throw new RpcConnectionError(`Kafka topic ${names} does not exist and could not be created: ${why}`, {
       cause: err,
     });

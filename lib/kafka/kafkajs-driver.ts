@@ -14,6 +14,7 @@ import kafkajs, {
   type LogEntry,
   type Producer,
 } from 'kafkajs';
+import { describe } from '../core/rpc-client.js';
 import type { HeaderMap } from '../core/wire.js';
 import type {
   Assignment,
@@ -114,6 +115,16 @@ class KafkajsDriver implements KafkaDriver {
       if (type.endsWith('_AUTHORIZATION_FAILED') || type === 'POLICY_VIOLATION') return 'not-authorized';
     }
     return 'other';
+  }
+
+  explain(error: unknown): string {
+    // kafkajs aggregates per-topic failures (createTopics) under a generic message
+    const inner = (error as { errors?: unknown }).errors;
+    if (!Array.isArray(inner) || inner.length === 0) return describe(error);
+    const reasons = inner.map((e: { topic?: unknown }) =>
+      typeof e?.topic === 'string' ? `${e.topic}: ${describe(e)}` : describe(e),
+    );
+    return `${describe(error)}: ${reasons.join('; ')}`;
   }
 }
 

@@ -272,6 +272,25 @@ describe('Kafka transport', () => {
     });
   });
 
+  describe('topic creation refused by the broker', () => {
+    it('fails listen() with an error naming the topic and the broker’s reason', async () => {
+      // A one-node cluster refuses replication factor 3, as it would refuse a client without the ACL.
+      const strategy = new KafkaRpcServer({
+        client: { brokers: KAFKA_BROKERS, clientId: `${prefix}-refused`, logLevel: 'nothing' },
+        topics: { replicationFactor: 3 },
+      });
+      strategy.addHandler(`${prefix}.refused`, async () => 1);
+      const err = await new Promise<unknown>((resolve) => strategy.listen((e) => resolve(e)));
+      expect(err).toBeInstanceOf(RpcConnectionError);
+      expect((err as Error).message).toContain(
+        `Kafka topic "${prefix}.refused" does not exist and could not be created`,
+      );
+      expect((err as Error).message).toContain(`${prefix}.refused: Replication-factor is invalid`); // the broker's reason
+      await strategy.close();
+      expect(await admin.listTopics()).not.toContain(`${prefix}.refused`);
+    });
+  });
+
   describe('per-partition concurrency and commits', () => {
     const committed = async (partition: number) => {
       const [entry] = await admin.fetchOffsets({ groupId, topics: [`${prefix}.hold`] });

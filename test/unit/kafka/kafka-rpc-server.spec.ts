@@ -90,6 +90,9 @@ class FakeDriver implements KafkaDriver {
   errorKind() {
     return 'other' as const;
   }
+  explain(error: unknown) {
+    return String(error);
+  }
 }
 
 async function start(driver: FakeDriver): Promise<KafkaRpcServer> {
