@@ -139,16 +139,26 @@ nats_ready() {
     2>/dev/null
 }
 
+# Succeeds (saying why) when broker $1 needs no start: this script's process runs, or another process
+# already holds one of its ports ($3...; $2 names them in the message), which is then reused.
+already_up() {
+  local name=$1 ports=$2 pid port
+  shift 2
+  if pid=$(pid_of "$name"); then
+    log "$name: already running (pid $pid)"
+    return 0
+  fi
+  for port in "$@"; do
+    if port_open "$port"; then
+      log "$name: $ports is already taken by a process this script did not start; reusing it"
+      return 0
+    fi
+  done
+  return 1
+}
+
 nats_start() {
-  local pid
-  if pid=$(pid_of nats); then
-    log "nats: already running (pid $pid)"
-    return 0
-  fi
-  if port_open "$NATS_PORT"; then
-    log "nats: $HOST:$NATS_PORT is already served by a process this script did not start; reusing it"
-    return 0
-  fi
+  already_up nats "$HOST:$NATS_PORT" "$NATS_PORT" && return 0
   command -v nats-server >/dev/null || apt_install nats-server || return 1
   mkdir -p "$NATS_DIR"
   log "nats: starting $(nats-server --version 2>/dev/null) on $HOST:$NATS_PORT (JetStream store $NATS_DIR/jetstream)"
@@ -220,16 +230,8 @@ RABBIT_ENV=(env HOME="$RABBIT_DIR/home"
   RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}")
 
 rabbit_start() {
-  local pid
-  if pid=$(pid_of rabbitmq); then
-    log "rabbitmq: already running (pid $pid)"
-    return 0
-  fi
   # The Erlang distribution port is taken as soon as a node starts booting, well before AMQP opens.
-  if port_open "$AMQP_PORT" || port_open "$RABBIT_DIST_PORT"; then
-    log "rabbitmq: $HOST:$AMQP_PORT (or node port $RABBIT_DIST_PORT) is already taken by a process this script did not start; reusing it"
-    return 0
-  fi
+  already_up rabbitmq "$HOST:$AMQP_PORT (or node port $RABBIT_DIST_PORT)" "$AMQP_PORT" "$RABBIT_DIST_PORT" && return 0
   if [[ ! -x $RABBIT_BIN/rabbitmq-server ]]; then
     apt_install rabbitmq-server || return 1
     # Debian's postinst asks invoke-rc.d to start the system service (as the rabbitmq user, on all
@@ -370,15 +372,7 @@ EOF
 }
 
 kafka_start() {
-  local pid
-  if pid=$(pid_of kafka); then
-    log "kafka: already running (pid $pid)"
-    return 0
-  fi
-  if port_open "$KAFKA_PORT" || port_open "$KAFKA_CONTROLLER_PORT"; then
-    log "kafka: $HOST:$KAFKA_PORT (or controller $KAFKA_CONTROLLER_PORT) is already taken by a process this script did not start; reusing it"
-    return 0
-  fi
+  already_up kafka "$HOST:$KAFKA_PORT (or controller $KAFKA_CONTROLLER_PORT)" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" && return 0
   kafka_libs || return 1
   kafka_config || return 1
   if [[ ! -f $KAFKA_DIR/data/meta.properties ]]; then
