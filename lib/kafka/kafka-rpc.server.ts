@@ -63,6 +63,13 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
    */
   private initialOffsets = new Map<string, string>();
   private readonly positionRetries = new Set<NodeJS.Timeout>();
+  /**
+   * Partitions new to the group that this server positioned and whose start offset is not committed
+   * yet. `listen()` waits for it to empty: from then on, an instance that takes one of them over
+   * starts where this one did, not at its own (later) startup end offset.
+   */
+  private readonly uncommittedStarts = new Set<PartitionWindow>();
+  private startWaiters: Array<() => void> = [];
   private stopping = false;
   private recovering = false;
   private commitScheduled = false;
@@ -136,6 +143,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
         },
         DEFAULT_KAFKA_JOIN_TIMEOUT,
       );
+      await this.startsCommitted(DEFAULT_KAFKA_JOIN_TIMEOUT);
     } catch (err) {
       await this.closeTransport().catch(() => undefined);
       throw err;
@@ -154,6 +162,8 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
 
   protected async closeTransport(): Promise<void> {
     this.stopping = true;
+    this.uncommittedStarts.clear();
+    this.checkStarts();
     // Let the continuations of finished handlers run (they mark offsets finished), then commit them.
     if (this.limit.load === 0) await new Promise((resolve) => setImmediate(resolve));
     clearTimeout(this.commitRetry);
@@ -268,6 +278,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
       if (!assigned.has(key)) {
         window.revoked = true;
         this.windows.delete(key);
+        this.uncommittedStarts.delete(window);
       }
     }
     for (const [topic, partitions] of Object.entries(assignment)) {
@@ -278,6 +289,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
         if (!window && this.initialOffsets.has(key)) {
           this.windows.set(key, (window = new PartitionWindow(topic, partition)));
           window.positioning = true;
+          this.uncommittedStarts.add(window);
           toPosition.push(window);
         }
         if (window) window.committed = undefined; // new generation: commit what we hold again
@@ -319,7 +331,10 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
       return;
     }
     for (const window of windows) {
-      if (!this.isCurrent(window)) continue;
+      if (!this.isCurrent(window)) {
+        this.uncommittedStarts.delete(window);
+        continue;
+      }
       const { partition } = window;
       const key = keyOf(topic, partition);
       const offset = committed.get(partition);
@@ -329,10 +344,35 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
       if (start !== undefined) {
         this.consumer?.seek(topic, partition, start);
         window.committable = start;
-      }
+      } else this.uncommittedStarts.delete(window);
       if (!this.stopping && !window.paused) this.consumer?.resume(topic, [partition]);
     }
     this.scheduleCommit();
+    this.checkStarts();
+  }
+
+  /** Resolves once every start offset this server set is committed, or after `timeoutMs` (with a warning). */
+  private startsCommitted(timeoutMs: number): Promise<void> {
+    if (this.uncommittedStarts.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.logger.warn(
+          `Start offsets of ${this.uncommittedStarts.size} new partition(s) not committed within ${timeoutMs} ms; serving anyway`,
+        );
+        resolve();
+      }, timeoutMs);
+      this.startWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private checkStarts(): void {
+    if (this.uncommittedStarts.size > 0 || this.startWaiters.length === 0) return;
+    const waiters = this.startWaiters;
+    this.startWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   /** The window still stands for its partition: not revoked, not replaced. */
@@ -380,7 +420,9 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     dirty.forEach((w, i) => {
       w.committed = offsets[i]!.offset;
       this.initialOffsets.delete(keyOf(w.topic, w.partition));
+      this.uncommittedStarts.delete(w);
     });
+    this.checkStarts();
   }
 }
 

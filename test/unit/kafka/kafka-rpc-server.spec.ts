@@ -144,6 +144,19 @@ describe('KafkaRpcServer positioning of partitions new to the group', () => {
     expect(consumer.commits.flat()).toContainEqual({ topic: TOPIC, partition: 1, offset: '100' });
   });
 
+  it('resolves listen() only once the start offsets of new partitions are committed', async () => {
+    // Otherwise a second instance taking a partition over before that commit would start at its own,
+    // later, startup end offset and skip requests sent after this listen() resolved.
+    const admin = new FakeAdmin(new Map([[0, '100']]), new Map(), new Map());
+    const consumer = new FakeConsumer({ [TOPIC]: [0] });
+    const server = await start(new FakeDriver(admin, consumer));
+    try {
+      expect(consumer.commits.flat()).toEqual([{ topic: TOPIC, partition: 0, offset: '100' }]);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('positions a partition it takes over at a later join by what the group committed meanwhile', async () => {
     const admin = new FakeAdmin(new Map([[0, '100']]), new Map(), new Map());
     const consumer = new FakeConsumer({ [TOPIC]: [] }); // first join: another instance got the partition
