@@ -83,6 +83,12 @@ export abstract class RpcServer<
     callback();
   }
 
+  /**
+   * `close()` was called while `startTransport` is still under way: an adapter stops whatever waits
+   * there that need not be waited for any more, so that closing does not wait for it.
+   */
+  protected abortStart(): void {}
+
   /** Stops taking requests, waits for in-flight handlers up to `closeTimeout`, then closes the connection. */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -305,6 +311,7 @@ export abstract class RpcServer<
 
   private async shutdown(): Promise<void> {
     // Closing while listen() is still starting: let it finish so that what it opens gets closed.
+    if (this.starting) this.abortStart();
     await this.starting?.catch(() => undefined);
     await this.stopIntake();
     const timeout = this.options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;

@@ -160,10 +160,15 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     for (const topic of this.topics) this.consumer?.pause(topic);
   }
 
-  protected async closeTransport(): Promise<void> {
-    this.stopping = true;
+  protected override abortStart(): void {
+    // listen() may be waiting for start offsets to be committed: nobody needs them any more
     this.uncommittedStarts.clear();
     this.checkStarts();
+  }
+
+  protected async closeTransport(): Promise<void> {
+    this.stopping = true;
+    this.abortStart();
     // Let the continuations of finished handlers run (they mark offsets finished), then commit them.
     if (this.limit.load === 0) await new Promise((resolve) => setImmediate(resolve));
     clearTimeout(this.commitRetry);
@@ -303,6 +308,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
       this.emitStatus('connected');
     }
     this.scheduleCommit();
+    this.checkStarts(); // partitions taken away no longer hold listen() back
   }
 
   /**
@@ -414,7 +420,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
   private async commitNow(): Promise<void> {
     const consumer = this.consumer;
     const dirty = [...this.windows.values()].filter((w) => w.dirty);
-    if (!consumer || dirty.length === 0) return;
+    if (!consumer || dirty.length === 0) return this.checkStarts();
     const offsets = dirty.map((w) => ({ topic: w.topic, partition: w.partition, offset: w.committable! }));
     await consumer.commit(offsets);
     dirty.forEach((w, i) => {

@@ -119,7 +119,7 @@ class KafkajsDriver implements KafkaDriver {
 
   explain(error: unknown): string {
     // kafkajs aggregates per-topic failures (createTopics) under a generic message
-    const inner = (error as { errors?: unknown }).errors;
+    const inner = (error as { errors?: unknown } | null | undefined)?.errors;
     if (!Array.isArray(inner) || inner.length === 0) return describe(error);
     const reasons = inner.map((e: { topic?: unknown }) =>
       typeof e?.topic === 'string' ? `${e.topic}: ${describe(e)}` : describe(e),
@@ -162,7 +162,8 @@ class KafkajsAdmin implements DriverAdmin {
       await this.admin.createTopics({ topics, waitForLeaders: true });
     } catch (err) {
       // Another instance created it meanwhile.
-      if (errorTypes(err).every((type) => type === 'TOPIC_ALREADY_EXISTS')) return;
+      const types = errorTypes(err);
+      if (types.length > 0 && types.every((type) => type === 'TOPIC_ALREADY_EXISTS')) return;
       throw err;
     }
   }

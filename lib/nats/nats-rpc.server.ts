@@ -85,8 +85,11 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
       body: msg.data,
       headers,
       contentType: headers[Headers.contentType],
-      // as the wire protocol has it: the `correlation_id` header when sent, else the reply subject's last token
-      correlationId: headers[Headers.correlationId] ?? lastToken(msg.reply),
+      // as the wire protocol has it: the `correlation_id` header when sent, else the reply subject's last
+      // token (not for reply-elsewhere: its reply subject is a pattern, not an inbox)
+      correlationId:
+        headers[Headers.correlationId] ??
+        (headers[Headers.replyMode] === 'event' ? undefined : lastToken(msg.reply)),
       replyTo: msg.reply || undefined,
     };
     return this.dispatch(message, new NatsRpcContext([message, msg]));

@@ -106,16 +106,16 @@ export class RabbitLink {
   }
 
   /**
-   * Connects to the first URL that accepts a connection and whose `setup` succeeds (each URL gets
-   * `initialMaxRetries + 1` attempts, in turn). Recovery later retries the URL it lost first, then
-   * goes round the others, one failed attempt each. A topology error fails at once: it is the same on
-   * every node.
+   * Connects to the first URL that accepts a connection and whose `setup` succeeds: attempts go round
+   * the URLs, `initialMaxRetries + 1` rounds, with amqplib's backoff between attempts. Recovery later
+   * retries the URL it lost first, then goes round the others, one failed attempt each. A topology
+   * error fails at once: it is the same on every node.
    */
   async open(): Promise<void> {
     const urls = this.options.urls?.length ? this.options.urls : [DEFAULT_RABBIT_URL];
     this.rotation = urls.length > 1 ? new UrlRotation(urls) : undefined;
     if (this.options.reconnect !== false) {
-      this.connection = await this.connectRecovering(this.rotation?.target ?? urls[0]!, urls.length);
+      await this.connectRecovering(this.rotation?.target ?? urls[0]!, urls.length); // sets this.connection
       return;
     }
     let lastError: unknown;
@@ -186,17 +186,22 @@ export class RabbitLink {
   private async connectOnce(url: string | Options.Connect): Promise<ChannelModel> {
     const model = await amqp.connect(url, this.socketOptions());
     this.watch(model, false);
+    try {
+      await this.setupModel(model);
+    } catch (err) {
+      await model.close().catch(() => undefined);
+      throw err;
+    }
+    // only now: closing a model whose setup failed is not the link giving up (open() tries the next URL)
     model.on('close', (err?: Error) => {
       if (this.closed) return;
       const error = err ?? new Error('Connection closed');
       this.hooks.disconnected(error);
       this.hooks.gaveUp(error);
     });
-    try {
-      await this.setupModel(model);
-    } catch (err) {
+    if (this.closed) {
       await model.close().catch(() => undefined);
-      throw err;
+      throw new RpcConnectionError('The connection was closed while it opened');
     }
     return model;
   }
@@ -219,7 +224,7 @@ export class RabbitLink {
       ...this.socketOptions(),
       recovery: {
         ...settings,
-        // every URL gets its first attempts, in turn (the rotation moves on after each failed one)
+        // initialMaxRetries + 1 rounds of the URLs (the rotation moves on after each failed attempt)
         initialMaxRetries: ((settings.initialMaxRetries ?? 0) + 1) * urlCount - 1,
         setup,
         // listeners go on before the first attempt (amqplib defers it), then this waits for it
@@ -234,6 +239,10 @@ export class RabbitLink {
       );
     }
     const recovering = connection as RecoveringChannelModel;
+    if (this.closed) {
+      await recovering.close().catch(() => undefined);
+      throw new RpcConnectionError('The connection was closed while it opened');
+    }
     this.connection = recovering; // so that close() during the first attempts stops them
     this.watch(recovering, true);
     recovering.on('connect-failed', () => {

@@ -82,11 +82,15 @@ describe('RabbitMQ transport', () => {
       around: () => {
         const fill = vi.spyOn(PublishGate.prototype, 'fill');
         const drain = vi.spyOn(PublishGate.prototype, 'drain');
-        return () => {
-          expect(fill).toHaveBeenCalled();
-          expect(drain).toHaveBeenCalled();
-          fill.mockRestore();
-          drain.mockRestore();
+        return {
+          verify: () => {
+            expect(fill).toHaveBeenCalled();
+            expect(drain).toHaveBeenCalled();
+          },
+          restore: () => {
+            fill.mockRestore();
+            drain.mockRestore();
+          },
         };
       },
     },

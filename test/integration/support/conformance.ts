@@ -2,7 +2,7 @@
 // server serves `sharedControllers(prefix, log, gate)`, and each broker's suite calls
 // `transportConformance` with its clients. Broker-specific behaviour stays in that broker's suite.
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
-import { expect, it } from 'vitest';
+import { expect, it, onTestFinished } from 'vitest';
 import {
   RpcConnectionError,
   RpcNoRespondersError,
@@ -21,8 +21,15 @@ export interface ConformanceTarget {
   client(): RpcClient<any>;
   /** Another client of the same transport; the test closes it. */
   newClient(options: { timeout?: number }): RpcClient<any>;
-  /** 10 000 concurrent requests: each request's timeout and the test's, sized for the broker. */
-  bulk: { requestTimeoutMs: number; testTimeoutMs: number; around?: () => () => void };
+  /**
+   * 10 000 concurrent requests: each request's timeout and the test's, sized for the broker; `around`
+   * runs before, and returns checks to run after (`verify`) and cleanup (`restore`, run in any case).
+   */
+  bulk: {
+    requestTimeoutMs: number;
+    testTimeoutMs: number;
+    around?: () => { verify(): void; restore(): void };
+  };
   /**
    * Called before a gated handler is released after its caller stopped waiting; returns a wait for
    * the late reply to have reached the client and been dropped (so no later test sees it), if the
@@ -38,6 +45,11 @@ export function transportConformance(t: ConformanceTarget): void {
     firstValueFrom(t.client().send<T>(`${prefix}.${pattern}`, data));
   const all = <T = any>(pattern: string, data: unknown) =>
     lastValueFrom(t.client().send<T>(`${prefix}.${pattern}`, data).pipe(toArray()));
+  /** Resets the gate for one test, and opens it when the test ends, also when it fails. */
+  const hold = () => {
+    gate.reset();
+    onTestFinished(() => gate.open());
+  };
   const release = async () => {
     const late = t.lateReply?.();
     gate.open();
@@ -73,15 +85,19 @@ export function transportConformance(t: ConformanceTarget): void {
   it(
     'matches 10 000 concurrent requests to their own payloads',
     async () => {
-      const verify = t.bulk.around?.();
-      const results = await Promise.all(
-        Array.from({ length: 10_000 }, (_, i) =>
-          send('echo', new RpcRecordBuilder({ i }).setTimeout(t.bulk.requestTimeoutMs).build()),
-        ),
-      );
-      expect(results.every((r, i) => (r as { i: number }).i === i)).toBe(true);
-      expect(t.client().pendingCount).toBe(0);
-      verify?.();
+      const extra = t.bulk.around?.();
+      try {
+        const results = await Promise.all(
+          Array.from({ length: 10_000 }, (_, i) =>
+            send('echo', new RpcRecordBuilder({ i }).setTimeout(t.bulk.requestTimeoutMs).build()),
+          ),
+        );
+        expect(results.every((r, i) => (r as { i: number }).i === i)).toBe(true);
+        expect(t.client().pendingCount).toBe(0);
+        extra?.verify();
+      } finally {
+        extra?.restore();
+      }
     },
     t.bulk.testTimeoutMs,
   );
@@ -160,7 +176,7 @@ export function transportConformance(t: ConformanceTarget): void {
   });
 
   it('times out with RpcTimeoutError carrying pattern, correlation id and elapsed time', async () => {
-    gate.reset();
+    hold();
     const err = await send('slow', new RpcRecordBuilder(1).setTimeout(100).build()).catch((e) => e);
     await release();
     expect(err).toBeInstanceOf(RpcTimeoutError);
@@ -174,17 +190,19 @@ export function transportConformance(t: ConformanceTarget): void {
     const short = t.newClient({ timeout: 50 });
     try {
       await short.connect();
-      gate.reset();
+      hold();
       const err = await firstValueFrom(short.send(`${prefix}.slow`, 1)).catch((e) => e);
       expect(err).toBeInstanceOf(RpcTimeoutError);
       expect(err.timeoutMs).toBe(50);
       gate.open();
 
-      gate.reset();
+      hold();
       const forever = firstValueFrom(
         short.send(`${prefix}.slow`, new RpcRecordBuilder(7).setTimeout(0).build()),
       );
       await gate.entered;
+      // held three times the client's 50 ms timeout: a duration under test, not a synchronisation
+      await new Promise((resolve) => setTimeout(resolve, 150));
       gate.open();
       await expect(forever).resolves.toBe(7);
     } finally {
@@ -193,7 +211,7 @@ export function transportConformance(t: ConformanceTarget): void {
   });
 
   it('drops the pending entry when the caller unsubscribes, and ignores the late reply', async () => {
-    gate.reset();
+    hold();
     const sub = t.client().send(`${prefix}.slow`, 3).subscribe();
     await gate.entered;
     expect(t.client().pendingCount).toBe(1);
@@ -206,7 +224,7 @@ export function transportConformance(t: ConformanceTarget): void {
   it('fails pending requests with RpcConnectionError when the client closes', async () => {
     const other = t.newClient({});
     await other.connect();
-    gate.reset();
+    hold();
     const pending = firstValueFrom(other.send(`${prefix}.slow`, 1)).catch((e) => e);
     await gate.entered;
     await other.close();

@@ -95,7 +95,7 @@ class FakeDriver implements KafkaDriver {
   }
 }
 
-async function start(driver: FakeDriver): Promise<KafkaRpcServer> {
+function serverOn(driver: FakeDriver): { server: KafkaRpcServer; listening: Promise<void> } {
   class TestServer extends KafkaRpcServer {
     protected override createDriver() {
       return driver;
@@ -106,9 +106,15 @@ async function start(driver: FakeDriver): Promise<KafkaRpcServer> {
     consumer: { groupId: 'g' },
   });
   server.addHandler(TOPIC, async () => undefined);
-  await new Promise<void>((resolve, reject) =>
+  const listening = new Promise<void>((resolve, reject) =>
     server.listen((err?: unknown) => (err ? reject(err) : resolve())),
   );
+  return { server, listening };
+}
+
+async function start(driver: FakeDriver): Promise<KafkaRpcServer> {
+  const { server, listening } = serverOn(driver);
+  await listening;
   return server;
 }
 
@@ -155,6 +161,31 @@ describe('KafkaRpcServer positioning of partitions new to the group', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('lets close() end a listen() still waiting for its start offsets to be committed', async () => {
+    const admin = new FakeAdmin(new Map([[0, '100']]), new Map(), new Map());
+    const consumer = new FakeConsumer({ [TOPIC]: [0] });
+    consumer.commit = async () => {
+      throw new Error('commit refused'); // so listen() keeps waiting (up to the 60 s join timeout)
+    };
+    const { server, listening } = serverOn(new FakeDriver(admin, consumer));
+    await consumer.made(`resume ${TOPIC}/0`);
+    await server.close(); // within the test's timeout, not after the join timeout
+    await listening;
+  });
+
+  it('stops holding listen() back for a new partition that a rebalance takes away', async () => {
+    const admin = new FakeAdmin(new Map([[0, '100']]), new Map(), new Map());
+    const consumer = new FakeConsumer({ [TOPIC]: [0] });
+    consumer.commit = async () => {
+      throw new Error('commit refused');
+    };
+    const { server, listening } = serverOn(new FakeDriver(admin, consumer));
+    await consumer.made(`resume ${TOPIC}/0`);
+    consumer.listener.assigned?.({ [TOPIC]: [] }); // another instance took it: its start is not ours to commit
+    await listening; // within the test's timeout, not after the join timeout
+    await server.close();
   });
 
   it('positions a partition it takes over at a later join by what the group committed meanwhile', async () => {
