@@ -1,4 +1,5 @@
 // Shared benchmark harness: closed-loop request loops at a fixed concurrency, latency percentiles, ratios.
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 export interface Result {
@@ -9,6 +10,42 @@ export interface Result {
   p50: number;
   p99: number;
   errors: number;
+  /** CPU time per request of this process (client and server sides), in µs. */
+  nodeUs: number;
+  /** CPU time per request of the broker process, in µs (NaN when its pid is unknown). */
+  brokerUs: number;
+}
+
+let brokerName: string | undefined;
+
+/**
+ * Also measure the CPU time of this broker, found through the pid file `scripts/brokers.sh` writes:
+ * on a small machine the broker shares the cores, and CPU per request says where the time goes.
+ */
+export function measureBrokerCpu(name: 'nats' | 'rabbitmq' | 'kafka'): void {
+  brokerName = name;
+}
+
+function brokerPid(): number | undefined {
+  const name = brokerName;
+  if (!name) return undefined;
+  try {
+    const pid = Number(readFileSync(`.brokers/${name}/${name}.pid`, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** User + system CPU time of a process, in µs (Linux /proc; NaN elsewhere). */
+function processCpuUs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // clock ticks at USER_HZ = 100
+  } catch {
+    return NaN;
+  }
 }
 
 /** Runs `call` in `concurrency` loops for `durationMs` after a short warm-up; latencies in ms. */
@@ -21,9 +58,14 @@ export async function measure(
 ): Promise<Result> {
   await loop(concurrency, warmupMs, call, []);
   const latencies: number[] = [];
+  const pid = brokerPid();
+  const broker0 = processCpuUs(pid);
+  const node0 = process.cpuUsage();
   const started = performance.now();
   const errors = await loop(concurrency, durationMs, call, latencies);
   const elapsed = performance.now() - started;
+  const node = process.cpuUsage(node0);
+  const broker = processCpuUs(pid) - broker0;
   latencies.sort((a, b) => a - b);
   const pct = (p: number) =>
     latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
@@ -35,6 +77,8 @@ export async function measure(
     p50: pct(50),
     p99: pct(99),
     errors,
+    nodeUs: (node.user + node.system) / latencies.length,
+    brokerUs: broker / latencies.length,
   };
 }
 
@@ -68,6 +112,8 @@ export function printTable(results: Result[], ratiosAgainst: string[] = []): voi
         'req/s': Math.round(r.rps),
         'p50 ms': r.p50.toFixed(2),
         'p99 ms': r.p99.toFixed(2),
+        'node µs/req': r.nodeUs.toFixed(1),
+        'broker µs/req': Number.isNaN(r.brokerUs) ? '-' : r.brokerUs.toFixed(1),
         errors: r.errors,
         ...Object.fromEntries(
           ratiosAgainst.map((base) => {

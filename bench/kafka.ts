@@ -13,7 +13,7 @@ import net from 'node:net';
 import kafkajs from 'kafkajs';
 import { firstValueFrom } from 'rxjs';
 import { KafkaRpcClient, KafkaRpcServer } from '../lib/kafka/index.js';
-import { compare, printTable } from './harness.js';
+import { compare, measureBrokerCpu, printTable } from './harness.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const prefix = `bench-${randomUUID().slice(0, 8)}`;
@@ -92,6 +92,7 @@ async function rawKafkajs(kafka: InstanceType<typeof kafkajs.Kafka>) {
 }
 
 async function main() {
+  measureBrokerCpu('kafka');
   // The raw loop gets the same socket setting as ours (TCP_NODELAY), so it measures kafkajs, not Nagle.
   const socketFactory = ({
     host,

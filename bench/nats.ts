@@ -7,7 +7,7 @@ import { ClientNats, MessagePattern, Payload, Transport } from '@nestjs/microser
 import { connect } from '@nats-io/transport-node';
 import { firstValueFrom } from 'rxjs';
 import { NatsRpcClient, NatsRpcServer } from '../lib/nats/index.js';
-import { compare, printTable } from './harness.js';
+import { compare, measureBrokerCpu, printTable } from './harness.js';
 
 const servers = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const payload = { id: 42, name: 'bench', items: [1, 2, 3] };
@@ -27,6 +27,7 @@ class EchoController {
 class EchoModule {}
 
 async function main() {
+  measureBrokerCpu('nats');
   // raw nats.js: a subscription that echoes, and nc.request()
   const rawServer = await connect({ servers });
   rawServer.subscribe('bench.raw.echo', { callback: (_e, m) => void m.respond(m.data) });

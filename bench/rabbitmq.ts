@@ -13,7 +13,7 @@ import amqp, { type ConsumeMessage } from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import { firstValueFrom } from 'rxjs';
 import { RabbitRpcClient, RabbitRpcServer } from '../lib/rabbitmq/index.js';
-import { compare, printPairs, printTable } from './harness.js';
+import { compare, measureBrokerCpu, printPairs, printTable } from './harness.js';
 
 const url = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const payload = { id: 42, name: 'bench', items: [1, 2, 3] };
@@ -132,6 +132,7 @@ async function rawPair() {
 }
 
 async function main() {
+  measureBrokerCpu('rabbitmq');
   const raw = await rawPair();
 
   // Nest's built-in transport with its defaults (noAck consumption) and the same prefetch.
