@@ -38,7 +38,7 @@ export async function ensureTopics(
   } catch (err) {
     const why =
       driver.errorKind(err) === 'not-authorized'
-        ? 'this client is not allowed to create topics'
+        ? `this client is not allowed to create topics (${driver.explain(err)})`
         : driver.explain(err);
     throw new RpcConnectionError(`Kafka topic ${names} does not exist and could not be created: ${why}`, {
       cause: err,

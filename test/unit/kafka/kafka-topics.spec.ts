@@ -45,7 +45,8 @@ describe('ensureTopics when the broker refuses to create a topic', () => {
     const err = await ensureTopics(driver, refusingAdmin(refusal), specs, true).catch((e) => e);
     expect(err).toBeInstanceOf(RpcConnectionError);
     expect(err.message).toBe(
-      'Kafka topic "orders" does not exist and could not be created: this client is not allowed to create topics',
+      'Kafka topic "orders" does not exist and could not be created: this client is not allowed to create topics' +
+        ' (Topic creation errors: orders: TOPIC_AUTHORIZATION_FAILED)',
     );
     expect(err.cause).toBe(refusal);
   });
