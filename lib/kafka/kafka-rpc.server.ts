@@ -203,7 +203,13 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
         topic: reply.destination,
         value,
         headers,
-        ...(route.partition !== undefined ? { partition: route.partition } : {}),
+        // All the replies to one request go to one partition, so a stream arrives in order: the asked
+        // partition, else the one the correlation id hashes to.
+        ...(route.partition !== undefined
+          ? { partition: route.partition }
+          : reply.correlationId !== undefined
+            ? { key: reply.correlationId }
+            : {}),
       });
     } catch (err) {
       throw await this.limits!.toError(err, reply.destination, reply.destination, reply.body.byteLength);

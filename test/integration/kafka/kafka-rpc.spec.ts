@@ -438,6 +438,32 @@ describe('Kafka transport', () => {
       expect(reply.headers?.['content-type']?.toString()).toBe('application/json');
     });
 
+    it('keeps the replies of one stream on one partition of a multi-partition reply topic, so they stay in order', async () => {
+      const replyTopic = `${prefix}.raw.stream.replies`;
+      await admin.createTopics({ topics: [{ topic: replyTopic, numPartitions: 3 }] });
+      await producer.send({
+        topic: `${prefix}.stream`,
+        messages: [
+          {
+            value: JSON.stringify(Array.from({ length: 20 }, (_, i) => i)),
+            headers: {
+              correlation_id: 'raw-stream',
+              reply_to: replyTopic,
+              'content-type': 'application/json',
+            },
+          },
+        ],
+      });
+      const perPartition = async () =>
+        (await admin.fetchTopicOffsets(replyTopic)).map((p) => Number(p.high) - Number(p.low));
+      await eventually(
+        async () => (await perPartition()).reduce((a, b) => a + b, 0) === 20,
+        15_000,
+        'the replies',
+      );
+      expect((await perPartition()).filter((n) => n > 0)).toEqual([20]);
+    });
+
     it('receives replies from a raw (FastStream-style) server that replies without a partition', async () => {
       const topic = `${prefix}.faststream.echo`;
       await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
