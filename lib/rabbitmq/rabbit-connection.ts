@@ -1,8 +1,8 @@
-import amqp, { type ChannelModel, type Options, type RecoveringChannelModel } from 'amqplib';
+import amqp, { type Channel, type ChannelModel, type Options, type RecoveringChannelModel } from 'amqplib';
 import { RpcConnectionError } from '../core/errors.js';
 import { describe } from '../core/rpc-client.js';
 import type { RpcStatus } from '../core/status.js';
-import type { PublishGate } from './rabbit-flow.js';
+import { PublishGate } from './rabbit-flow.js';
 import { coalesceWrites } from './rabbit-coalesce.js';
 import { UrlRotation } from './rabbit-urls.js';
 import {
@@ -78,6 +78,60 @@ export function standardHooks(side: {
       side.emitStatus('unblocked');
     },
   };
+}
+
+/**
+ * What a client and a server each hold of RabbitMQ: the link, its current channel and the channel's
+ * publish gate. Opening, closing and losing the channel work the same on both sides.
+ */
+export class RabbitSession {
+  link?: RabbitLink;
+  channel?: Channel;
+  readonly gate = new PublishGate();
+
+  /** Opens a link wired with the standard hooks; on failure nothing is left open. */
+  async open(
+    options: RabbitConnectionOptions,
+    side: Omit<Parameters<typeof standardHooks>[0], 'gate'>,
+    logger: LinkLogger,
+  ): Promise<void> {
+    const link = new RabbitLink(options, standardHooks({ ...side, gate: this.gate }), logger);
+    this.link = link;
+    try {
+      await link.open();
+    } catch (err) {
+      if (this.link === link) this.link = undefined;
+      throw err;
+    }
+  }
+
+  /** A channel set up on a (new) connection becomes the current one. */
+  adopt(channel: Channel): void {
+    this.channel = channel;
+    this.gate.reset();
+  }
+
+  /** The current channel is gone (its connection too, or not): forget it. */
+  drop(): void {
+    this.channel = undefined;
+    this.gate.reset();
+  }
+
+  /** A channel closed: if it is the current one, `drop` it and have the link rebuild everything. */
+  channelClosed(channel: Channel, model: ChannelModel, drop: () => void): void {
+    if (this.channel !== channel) return;
+    drop();
+    this.link?.recycleAfterChannelLoss(model);
+  }
+
+  /** Closes the channel (flushing what it published), then the link. */
+  async close(): Promise<void> {
+    const { link, channel } = this;
+    this.link = undefined;
+    this.channel = undefined;
+    this.gate.reset();
+    await closeChannelThenLink(channel, link);
+  }
 }
 
 /**

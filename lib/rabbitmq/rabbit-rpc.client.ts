@@ -10,8 +10,7 @@ import { RpcConnectionError, RpcNoRespondersError, RpcPayloadTooLargeError } fro
 import { DEFAULT_TIMEOUT } from '../core/options.js';
 import { afterAtLeast, monotonicNow } from '../core/clock.js';
 import { type ActiveRequest, type OutboundRequest, RpcClient } from '../core/rpc-client.js';
-import { PublishGate } from './rabbit-flow.js';
-import { closeChannelThenLink, RabbitLink, standardHooks } from './rabbit-connection.js';
+import { RabbitSession } from './rabbit-connection.js';
 import { readHeaders, shortString, toBuffer } from './rabbit-headers.js';
 import {
   DEFAULT_RABBIT_MAX_MESSAGE_SIZE,
@@ -30,10 +29,8 @@ import { declareTopology } from './rabbit-topology.js';
  * Requests are published `mandatory`: an unroutable one comes back at once as `RpcNoRespondersError`.
  */
 export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
-  private link?: RabbitLink;
-  private channel?: Channel;
+  private readonly session = new RabbitSession();
   private replyTo = DIRECT_REPLY_TO;
-  private readonly gate = new PublishGate();
   private readonly exchange?: ResolvedExchange;
   private readonly maxMessageSize: number;
   /** Why the broker blocks the connection (its resource alarm), while it does. */
@@ -47,8 +44,8 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
 
   /** The amqplib connection (a `RecoveringChannelModel` unless `reconnect: false`). */
   unwrap<T = RecoveringChannelModel | ChannelModel>(): T {
-    if (!this.link?.raw) throw new Error('Not initialized. Please call the "connect" method first.');
-    return this.link.raw as T;
+    if (!this.session.link?.raw) throw new Error('Not initialized. Please call the "connect" method first.');
+    return this.session.link.raw as T;
   }
 
   /** The reply address requests carry: `amq.rabbitmq.reply-to` or the private reply queue's name. */
@@ -56,42 +53,29 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
     return this.replyTo;
   }
 
-  protected async connectTransport(): Promise<void> {
-    const link = new RabbitLink(
+  protected connectTransport(): Promise<void> {
+    return this.session.open(
       this.options,
-      standardHooks({
+      {
         setup: (model) => this.setup(model),
         dropChannel: () => this.dropChannel(),
         emitStatus: (status, ...args) => this.emitStatus(status, ...args),
-        gate: this.gate,
         gaveUp: () => {
-          this.link = undefined;
+          this.session.link = undefined;
           this.resetConnection();
         },
-      }),
+      },
       this.logger,
     );
-    this.link = link;
-    try {
-      await link.open();
-    } catch (err) {
-      if (this.link === link) this.link = undefined;
-      throw err;
-    }
   }
 
-  protected async closeTransport(): Promise<void> {
-    const link = this.link;
-    const ch = this.channel;
-    this.link = undefined;
-    this.channel = undefined;
-    this.gate.reset();
-    await closeChannelThenLink(ch, link);
+  protected closeTransport(): Promise<void> {
+    return this.session.close();
   }
 
   protected publishRequest(request: OutboundRequest, entry: ActiveRequest): void | Promise<void> {
     this.checkSize(request);
-    if (this.gate.open) return this.sendRequest(request, entry);
+    if (this.session.gate.open) return this.sendRequest(request, entry);
     return this.publishWhenOpen(() => {
       if (this.pending.get(entry.correlationId) === entry) this.sendRequest(request, entry);
     });
@@ -109,9 +93,9 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
       };
       if (event.replyTo !== undefined) options.replyTo = event.replyTo;
       if (!ch.publish(this.exchange?.name ?? '', event.destination, toBuffer(event.body), options))
-        this.gate.fill();
+        this.session.gate.fill();
     };
-    if (this.gate.open) send();
+    if (this.session.gate.open) send();
     else await this.publishWhenOpen(send, event);
   }
 
@@ -131,7 +115,7 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
       options.expiration = String(left);
     }
     if (!ch.publish(this.exchange?.name ?? '', request.destination, toBuffer(request.body), options))
-      this.gate.fill();
+      this.session.gate.fill();
   }
 
   /**
@@ -153,12 +137,12 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
           })
         : undefined;
     try {
-      while (!this.gate.open) {
+      while (!this.session.gate.open) {
         this.requireChannel();
-        await (expired ? Promise.race([this.gate.wait(), expired]) : this.gate.wait());
-        if (timedOut && !this.gate.open) {
-          const why = this.gate.isBlocked
-            ? `the broker blocks the connection (${this.gate.blockedReason ?? 'resource alarm'})`
+        await (expired ? Promise.race([this.session.gate.wait(), expired]) : this.session.gate.wait());
+        if (timedOut && !this.session.gate.open) {
+          const why = this.session.gate.isBlocked
+            ? `the broker blocks the connection (${this.session.gate.blockedReason ?? 'resource alarm'})`
             : "the channel's write buffer stayed full";
           throw new RpcConnectionError(
             `Could not publish to "${bounded!.destination}" within ${timeoutMs} ms: ${why}`,
@@ -172,7 +156,7 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
   }
 
   private requireChannel(): Channel {
-    const ch = this.channel;
+    const ch = this.session.channel;
     if (!ch) throw new RpcConnectionError('Not connected to RabbitMQ (the connection is being recovered)');
     return ch;
   }
@@ -189,8 +173,8 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
     const ch = await model.createChannel();
     ch.on('error', (err: Error) => this.logger.debug?.(`Channel error: ${err.message}`));
     ch.on('return', (msg: Message) => this.onReturn(msg));
-    ch.on('drain', () => this.gate.drain());
-    ch.on('close', () => this.onChannelClosed(ch, model));
+    ch.on('drain', () => this.session.gate.drain());
+    ch.on('close', () => this.session.channelClosed(ch, model, () => this.dropChannel()));
     const direct = (this.options.replyQueue ?? DIRECT_REPLY_TO) === DIRECT_REPLY_TO;
     let replyTo = DIRECT_REPLY_TO;
     if (!direct) {
@@ -204,15 +188,15 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
     // Direct reply-to must be consumed (consume-ok back) before the first request names it.
     await ch.consume(replyTo, (msg) => this.onReply(ch, model, msg), { noAck: true });
     this.replyTo = replyTo;
-    this.channel = ch;
-    this.gate.reset();
+    this.session.adopt(ch);
   }
 
   private onReply(ch: Channel, model: ChannelModel, msg: ConsumeMessage | null): void {
     if (!msg) {
       // The broker cancelled the reply consumer (e.g. the reply queue was deleted): replies are lost.
       this.failPending('The reply consumer was cancelled by the broker');
-      if (this.channel === ch) this.link?.recycle(model, 'the reply consumer was cancelled by the broker');
+      if (this.session.channel === ch)
+        this.session.link?.recycle(model, 'the reply consumer was cancelled by the broker');
       return;
     }
     const correlationId = shortString(msg.properties.correlationId);
@@ -236,17 +220,10 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
     }
   }
 
-  private onChannelClosed(ch: Channel, model: ChannelModel): void {
-    if (this.channel !== ch) return;
-    this.dropChannel();
-    this.link?.recycleAfterChannelLoss(model);
-  }
-
   /** The reply channel is gone: replies in flight are lost, so pending requests fail now. */
   private dropChannel(): void {
-    this.channel = undefined;
+    this.session.drop();
     this.failPending('The RabbitMQ connection was lost');
-    this.gate.reset();
   }
 
   private failPending(reason: string): void {

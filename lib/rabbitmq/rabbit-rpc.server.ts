@@ -2,8 +2,7 @@ import type { Channel, ChannelModel, ConsumeMessage, Options, RecoveringChannelM
 import { RpcConnectionError, RpcPayloadTooLargeError } from '../core/errors.js';
 import { type DispatchOutcome, type Route, RpcServer } from '../core/rpc-server.js';
 import { Headers, type InboundMessage, type OutboundMessage } from '../core/wire.js';
-import { closeChannelThenLink, RabbitLink, standardHooks } from './rabbit-connection.js';
-import { PublishGate } from './rabbit-flow.js';
+import { RabbitSession } from './rabbit-connection.js';
 import { readHeaders, shortString, toBuffer } from './rabbit-headers.js';
 import { RabbitRpcContext } from './rabbit-rpc.context.js';
 import {
@@ -38,12 +37,10 @@ interface ConsumedQueue {
  * and acked, never requeued; requests left unacked by a dying worker are redelivered by the broker.
  */
 export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpcContext> {
-  private link?: RabbitLink;
-  private channel?: Channel;
+  private readonly session = new RabbitSession();
   private queues: ConsumedQueue[] = [];
   private consumers: Array<{ channel: Channel; tag: string }> = [];
   private intake = false;
-  private readonly gate = new PublishGate();
   private readonly exchange?: ResolvedExchange;
   private readonly maxMessageSize: number;
   private readonly noAck: boolean;
@@ -64,9 +61,9 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
 
   /** The amqplib connection (a `RecoveringChannelModel` unless `reconnect: false`). */
   unwrap<T = RecoveringChannelModel | ChannelModel>(): T {
-    if (!this.link?.raw)
+    if (!this.session.link?.raw)
       throw new Error('Not initialized. Please call the "listen"/"startAllMicroservices" method first.');
-    return this.link.raw as T;
+    return this.session.link.raw as T;
   }
 
   /** Names of the queues this server consumes. */
@@ -77,22 +74,18 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
   protected async startTransport(routes: Route[]): Promise<void> {
     this.queues = this.plan(routes);
     this.intake = true;
-    const link = new RabbitLink(
-      this.options,
-      standardHooks({
-        setup: (model) => this.setup(model),
-        dropChannel: () => this.dropChannel(),
-        emitStatus: (status, ...args) => this.emitStatus(status, ...args),
-        gate: this.gate,
-        gaveUp: (err) => this.logger.error(`Gave up reconnecting to RabbitMQ: ${err.message}`),
-      }),
-      this.logger,
-    );
-    this.link = link;
     try {
-      await link.open();
+      await this.session.open(
+        this.options,
+        {
+          setup: (model) => this.setup(model),
+          dropChannel: () => this.dropChannel(),
+          emitStatus: (status, ...args) => this.emitStatus(status, ...args),
+          gaveUp: (err) => this.logger.error(`Gave up reconnecting to RabbitMQ: ${err.message}`),
+        },
+        this.logger,
+      );
     } catch (err) {
-      this.link = undefined;
       this.intake = false;
       throw err;
     }
@@ -105,13 +98,8 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
     await Promise.all(consumers.map(({ channel, tag }) => channel.cancel(tag).catch(() => undefined)));
   }
 
-  protected async closeTransport(): Promise<void> {
-    const link = this.link;
-    const ch = this.channel;
-    this.link = undefined;
-    this.channel = undefined;
-    this.gate.reset();
-    await closeChannelThenLink(ch, link);
+  protected closeTransport(): Promise<void> {
+    return this.session.close();
   }
 
   protected publishReply(reply: OutboundMessage, request: InboundMessage): void | Promise<void> {
@@ -121,7 +109,7 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
     // Reply-elsewhere results are events for a pattern: they take the way requests take.
     const exchange = request.headers[Headers.replyMode] === 'event' ? (this.exchange?.name ?? '') : '';
     const send = () => {
-      const ch = this.channel;
+      const ch = this.session.channel;
       if (!ch)
         throw new RpcConnectionError(
           this.noAck
@@ -130,16 +118,16 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
         );
       const options: Options.Publish = { contentType: reply.contentType, headers: reply.headers };
       if (reply.correlationId !== undefined) options.correlationId = reply.correlationId;
-      if (!ch.publish(exchange, reply.destination, toBuffer(reply.body), options)) this.gate.fill();
+      if (!ch.publish(exchange, reply.destination, toBuffer(reply.body), options)) this.session.gate.fill();
     };
-    if (this.gate.open) return send();
+    if (this.session.gate.open) return send();
     return this.publishWhenOpen(send);
   }
 
   private async publishWhenOpen(send: () => void): Promise<void> {
-    while (!this.gate.open) {
-      if (!this.channel) break; // send() reports it
-      await this.gate.wait();
+    while (!this.session.gate.open) {
+      if (!this.session.channel) break; // send() reports it
+      await this.session.gate.wait();
     }
     send();
   }
@@ -195,11 +183,10 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
     });
     const ch = await model.createChannel();
     ch.on('error', (err: Error) => this.logger.debug?.(`Channel error: ${err.message}`));
-    ch.on('drain', () => this.gate.drain());
-    ch.on('close', () => this.onChannelClosed(ch, model));
+    ch.on('drain', () => this.session.gate.drain());
+    ch.on('close', () => this.session.channelClosed(ch, model, () => this.dropChannel()));
     if (!this.noAck) await ch.prefetch(this.options.prefetch ?? DEFAULT_RABBIT_PREFETCH); // no-ack consumers ignore it
-    this.channel = ch;
-    this.gate.reset();
+    this.session.adopt(ch);
     if (!this.intake) return;
     const consumers: Array<{ channel: Channel; tag: string }> = [];
     for (const queue of this.queues) {
@@ -219,8 +206,11 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
   ): void {
     if (!msg) {
       // The broker cancelled the consumer (its queue was deleted): reconnecting declares it again.
-      if (this.intake && this.channel === ch)
-        this.link?.recycle(model, `the consumer of queue "${queue.name}" was cancelled by the broker`);
+      if (this.intake && this.session.channel === ch)
+        this.session.link?.recycle(
+          model,
+          `the consumer of queue "${queue.name}" was cancelled by the broker`,
+        );
       return;
     }
     const routingKey = msg.fields.routingKey;
@@ -248,15 +238,8 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
     }
   }
 
-  private onChannelClosed(ch: Channel, model: ChannelModel): void {
-    if (this.channel !== ch) return;
-    this.dropChannel();
-    this.link?.recycleAfterChannelLoss(model);
-  }
-
   private dropChannel(): void {
-    this.channel = undefined;
+    this.session.drop();
     this.consumers = [];
-    this.gate.reset();
   }
 }
