@@ -34,24 +34,30 @@ export class PayloadLimits {
   }
 }
 
-/** What both sides produce with: an admin (topics, size limits), a producer, and the queue that coalesces sends. */
-export interface Producing {
-  admin: DriverAdmin;
-  producer: DriverProducer;
-  limits: PayloadLimits;
-  queue: ProduceQueue;
-}
+/**
+ * What a client and a server each produce with: an admin (topics, offsets), a producer, the topics'
+ * size limits and the queue that coalesces sends. Each side connects admin and producer in its own
+ * order (the client creates its reply topic in between); closing is the same on both.
+ */
+export class KafkaProducing {
+  readonly admin: DriverAdmin;
+  readonly producer: DriverProducer;
+  readonly limits: PayloadLimits;
+  readonly queue: ProduceQueue;
 
-export function createProducing(driver: KafkaDriver, options: KafkaProducerOptions = {}): Producing {
-  const admin = driver.admin();
-  const producer = driver.producer(options);
-  return {
-    admin,
-    producer,
-    limits: new PayloadLimits(driver, () => admin),
-    queue: new ProduceQueue(
-      (records) => producer.send(records),
+  constructor(driver: KafkaDriver, options: KafkaProducerOptions = {}) {
+    this.admin = driver.admin();
+    this.producer = driver.producer(options);
+    this.limits = new PayloadLimits(driver, () => this.admin);
+    this.queue = new ProduceQueue(
+      (records) => this.producer.send(records),
       (err) => driver.errorKind(err) === 'too-large',
-    ),
-  };
+    );
+  }
+
+  /** Disconnects the producer, then the admin; a failure to disconnect is ignored. */
+  async close(): Promise<void> {
+    await this.producer.disconnect().catch(() => undefined);
+    await this.admin.disconnect().catch(() => undefined);
+  }
 }

@@ -11,7 +11,7 @@ import type {
   KafkaRecord,
   ProduceRecord,
 } from './kafka-driver.js';
-import { createProducing, type PayloadLimits } from './kafka-publish.js';
+import { KafkaProducing } from './kafka-publish.js';
 import {
   clientIdOf,
   checkPositiveInt,
@@ -25,7 +25,6 @@ import {
 } from './kafka-rpc.options.js';
 import { checkTopicName, ensureTopics } from './kafka-topics.js';
 import { createKafkajsDriver } from './kafkajs-driver.js';
-import type { ProduceQueue } from './produce-queue.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -47,11 +46,8 @@ export class KafkaRpcClient extends RpcClient<KafkaRpcClientOptions> {
   /** The reply topic this client reads and names in `reply_to`. */
   readonly replyTopic: string;
   private driver?: KafkaDriver;
-  private admin?: DriverAdmin;
-  private producer?: DriverProducer;
+  private producing?: KafkaProducing;
   private consumer?: DriverConsumer;
-  private queue?: ProduceQueue;
-  private limits?: PayloadLimits;
   /** Next offset to read, per reply partition: where the reply consumer resumes after any rejoin. */
   private positions = new Map<number, string>();
   private readonly knownTopics = new Set<string>();
@@ -71,10 +67,11 @@ export class KafkaRpcClient extends RpcClient<KafkaRpcClientOptions> {
   }
 
   unwrap<T = KafkaClientHandles>(): T {
-    if (!this.admin || !this.producer || !this.consumer) {
+    const { producing, consumer } = this;
+    if (!producing || !consumer) {
       throw new Error('Not initialized. Please call the "connect" method first.');
     }
-    return { admin: this.admin, producer: this.producer, consumer: this.consumer } as T;
+    return { admin: producing.admin, producer: producing.producer, consumer } as T;
   }
 
   /** Reply-topic records read by this instance, and how many of them belonged to another instance (or came late). */
@@ -85,11 +82,9 @@ export class KafkaRpcClient extends RpcClient<KafkaRpcClientOptions> {
   protected async connectTransport(): Promise<void> {
     const driver = createKafkajsDriver(this.options.client, this.constructor.name);
     this.driver = driver;
-    const { admin, producer, limits, queue } = createProducing(driver, this.options.producer);
-    this.admin = admin;
-    this.producer = producer;
-    this.limits = limits;
-    this.queue = queue;
+    const producing = new KafkaProducing(driver, this.options.producer);
+    this.producing = producing;
+    const { admin, producer } = producing;
     try {
       await admin.connect();
       const topics = this.options.topics ?? {};
@@ -135,18 +130,15 @@ export class KafkaRpcClient extends RpcClient<KafkaRpcClientOptions> {
   }
 
   protected async closeTransport(): Promise<void> {
-    const { consumer, producer, admin } = this;
+    const { consumer, producing } = this;
     this.consumer = undefined;
-    this.producer = undefined;
-    this.admin = undefined;
-    this.queue = undefined;
+    this.producing = undefined;
     this.knownTopics.clear();
     this.topicChecks.clear();
     await consumer
       ?.disconnect()
       .catch((err) => this.logger.warn(`Reply consumer disconnect failed: ${describe(err)}`));
-    await producer?.disconnect().catch(() => undefined);
-    await admin?.disconnect().catch(() => undefined);
+    await producing?.close();
   }
 
   protected async publishRequest(request: OutboundRequest, entry: ActiveRequest): Promise<void> {
@@ -167,21 +159,21 @@ export class KafkaRpcClient extends RpcClient<KafkaRpcClientOptions> {
   }
 
   private async produce(request: OutboundRequest, headers: HeaderMap): Promise<void> {
-    const queue = this.queue;
-    if (!queue) throw new RpcConnectionError('The connection is closed');
+    const producing = this.producing;
+    if (!producing) throw new RpcConnectionError('The connection is closed');
     const topic = checkTopicName(request.destination);
     if (!this.knownTopics.has(topic)) await this.checkTopic(topic);
     const record: ProduceRecord = { topic, value: request.body, headers };
     if (request.options.key !== undefined) record.key = request.options.key;
     if (request.options.partition !== undefined) record.partition = request.options.partition;
     try {
-      await queue.push(record);
+      await producing.queue.push(record);
     } catch (err) {
       if (this.driver?.errorKind(err) === 'unknown-topic') {
         this.knownTopics.delete(topic);
         throw new RpcNoRespondersError(topic);
       }
-      throw await this.limits!.toError(err, topic, topic, request.body.byteLength);
+      throw await producing.limits.toError(err, topic, topic, request.body.byteLength);
     }
   }
 
@@ -189,7 +181,7 @@ export class KafkaRpcClient extends RpcClient<KafkaRpcClientOptions> {
   private checkTopic(topic: string): Promise<void> {
     let check = this.topicChecks.get(topic);
     if (!check) {
-      const admin = this.admin;
+      const admin = this.producing?.admin;
       if (!admin) return Promise.reject(new RpcConnectionError('The connection is closed'));
       check = admin
         .partitionCounts([topic])

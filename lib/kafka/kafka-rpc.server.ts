@@ -11,7 +11,7 @@ import type {
   KafkaRecord,
 } from './kafka-driver.js';
 import { replyHeaders, replyRouteOf } from './kafka-headers.js';
-import { createProducing, type PayloadLimits } from './kafka-publish.js';
+import { KafkaProducing } from './kafka-publish.js';
 import { KafkaRpcContext } from './kafka-rpc.context.js';
 import {
   checkPositiveInt,
@@ -27,7 +27,6 @@ import {
 import { checkTopicName, ensureTopics } from './kafka-topics.js';
 import { createKafkajsDriver } from './kafkajs-driver.js';
 import { PartitionWindow } from './partition-window.js';
-import type { ProduceQueue } from './produce-queue.js';
 
 const EMPTY = new Uint8Array(0);
 const COMMIT_RETRY_MS = 250;
@@ -49,11 +48,8 @@ export interface KafkaServerHandles {
 export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcContext> {
   private readonly groupId: string;
   private readonly maxInFlight: number;
-  private admin?: DriverAdmin;
-  private producer?: DriverProducer;
+  private producing?: KafkaProducing;
   private consumer?: DriverConsumer;
-  private queue?: ProduceQueue;
-  private limits?: PayloadLimits;
   private topics: string[] = [];
   private patternOf = new Map<string, string>();
   private readonly windows = new Map<string, PartitionWindow>();
@@ -88,10 +84,11 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
   }
 
   unwrap<T = KafkaServerHandles>(): T {
-    if (!this.admin || !this.producer) {
+    const producing = this.producing;
+    if (!producing) {
       throw new Error('Not initialized. Please call the "listen"/"startAllMicroservices" method first.');
     }
-    return { admin: this.admin, producer: this.producer, consumer: this.consumer } as T;
+    return { admin: producing.admin, producer: producing.producer, consumer: this.consumer } as T;
   }
 
   protected async startTransport(routes: Route[]): Promise<void> {
@@ -101,11 +98,9 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     }
     this.topics = [...this.patternOf.keys()];
     const driver = this.createDriver();
-    const { admin, producer, limits, queue } = createProducing(driver, this.options.producer);
-    this.admin = admin;
-    this.producer = producer;
-    this.limits = limits;
-    this.queue = queue;
+    const producing = new KafkaProducing(driver, this.options.producer);
+    this.producing = producing;
+    const { admin, producer } = producing;
     try {
       await admin.connect();
       await producer.connect();
@@ -177,16 +172,13 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     await this.committing?.catch(() => undefined);
     if (this.consumer)
       await this.commitNow().catch((err) => this.logger.warn(`Final commit failed: ${describe(err)}`));
-    const { consumer, producer, admin } = this;
+    const { consumer, producing } = this;
     this.consumer = undefined;
-    this.producer = undefined;
-    this.admin = undefined;
-    this.queue = undefined;
+    this.producing = undefined;
     await consumer
       ?.disconnect()
       .catch((err) => this.logger.warn(`Consumer disconnect failed: ${describe(err)}`));
-    await producer?.disconnect().catch(() => undefined);
-    await admin?.disconnect().catch(() => undefined);
+    await producing?.close();
   }
 
   protected async publishReply(
@@ -194,12 +186,12 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     _request: InboundMessage,
     context: KafkaRpcContext,
   ): Promise<void> {
-    const queue = this.queue;
-    if (!queue) throw new Error('The connection is closed');
+    const producing = this.producing;
+    if (!producing) throw new Error('The connection is closed');
     const route = replyRouteOf(context.getMessage().headers);
     const { headers, value } = replyHeaders(route, reply);
     try {
-      await queue.push({
+      await producing.queue.push({
         topic: reply.destination,
         value,
         headers,
@@ -212,13 +204,13 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
             : {}),
       });
     } catch (err) {
-      throw await this.limits!.toError(err, reply.destination, reply.destination, reply.body.byteLength);
+      throw await producing.limits.toError(err, reply.destination, reply.destination, reply.body.byteLength);
     }
   }
 
   /** End offsets of the partitions the group never committed: a new group starts there, not at old records. */
   private async startingOffsets(): Promise<Map<string, string>> {
-    const admin = this.admin!;
+    const admin = this.producing!.admin;
     const start = new Map<string, string>();
     await Promise.all(
       this.topics.map(async (topic) => {
@@ -326,7 +318,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
    * owner can no longer commit in the new generation.
    */
   private async positionTopic(topic: string, windows: PartitionWindow[]): Promise<void> {
-    const admin = this.admin;
+    const admin = this.producing?.admin;
     if (!admin || this.stopping) return;
     let committed: Map<number, string | undefined>;
     try {
