@@ -126,14 +126,21 @@ export function printTable(results: Result[], ratiosAgainst: string[] = []): voi
   }
 }
 
-/** Prints, per concurrency, the throughput ratio of each [contender, baseline, label] pair. */
+/**
+ * Prints, per concurrency, the throughput ratio of each [contender, baseline, label] pair, and the ratio
+ * of their CPU time per request (Node + broker). When the broker shares the machine's cores, the
+ * throughput ratio tends towards the CPU ratio as the cores fill up: it is the ratio's ceiling there.
+ */
 export function printPairs(results: Result[], pairs: Array<[string, string, string]>): void {
   for (const concurrency of [...new Set(results.map((r) => r.concurrency))]) {
-    const rps = (name: string) => results.find((r) => r.name === name && r.concurrency === concurrency)?.rps;
+    const find = (name: string) => results.find((r) => r.name === name && r.concurrency === concurrency);
     for (const [name, base, label] of pairs) {
-      const a = rps(name);
-      const b = rps(base);
-      if (a && b) console.log(`c=${concurrency} ${name} / ${base} (${label}): ${(a / b).toFixed(2)}×`);
+      const a = find(name);
+      const b = find(base);
+      if (!a || !b) continue;
+      const cpu = (b.nodeUs + b.brokerUs) / (a.nodeUs + a.brokerUs);
+      const cpuText = Number.isNaN(cpu) ? '' : `, ${cpu.toFixed(2)}× less CPU per request`;
+      console.log(`c=${concurrency} ${name} / ${base} (${label}): ${(a.rps / b.rps).toFixed(2)}×${cpuText}`);
     }
   }
 }

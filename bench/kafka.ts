@@ -13,7 +13,7 @@ import net from 'node:net';
 import kafkajs from 'kafkajs';
 import { firstValueFrom } from 'rxjs';
 import { KafkaRpcClient, KafkaRpcServer } from '../lib/kafka/index.js';
-import { compare, measureBrokerCpu, printTable } from './harness.js';
+import { compare, measureBrokerCpu, printPairs, printTable } from './harness.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const prefix = `bench-${randomUUID().slice(0, 8)}`;
@@ -177,6 +177,10 @@ async function main() {
   try {
     const results = await compare(contenders);
     printTable(results, ['raw kafkajs', 'nest built-in']);
+    printPairs(results, [
+      ['nestjs-broker-rpc', 'raw kafkajs', 'against the raw client'],
+      ['nestjs-broker-rpc', 'nest built-in', 'against Nest'],
+    ]);
     const foreign = trio.map((c) => c.replyStats);
     console.log(
       `\nshared reply topic, per instance (received / not its own): ${foreign.map((s) => `${s.received}/${s.foreign}`).join(', ')}`,

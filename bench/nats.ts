@@ -7,7 +7,7 @@ import { ClientNats, MessagePattern, Payload, Transport } from '@nestjs/microser
 import { connect } from '@nats-io/transport-node';
 import { firstValueFrom } from 'rxjs';
 import { NatsRpcClient, NatsRpcServer } from '../lib/nats/index.js';
-import { compare, measureBrokerCpu, printTable } from './harness.js';
+import { compare, measureBrokerCpu, printPairs, printTable } from './harness.js';
 
 const servers = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const payload = { id: 42, name: 'bench', items: [1, 2, 3] };
@@ -61,6 +61,10 @@ async function main() {
   ];
   const results = await compare(contenders);
   printTable(results, ['raw nats.js', 'nest built-in']);
+  printPairs(results, [
+    ['nestjs-broker-rpc', 'raw nats.js', 'against the raw client'],
+    ['nestjs-broker-rpc', 'nest built-in', 'against Nest'],
+  ]);
 
   await ourClient.close();
   await ourApp.close();
