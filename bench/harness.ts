@@ -14,6 +14,8 @@ export interface Result {
   nodeUs: number;
   /** CPU time per request of the broker process, in µs (NaN when its pid is unknown). */
   brokerUs: number;
+  /** Throughput of each round, in round order (set by `compare`). */
+  roundRps?: number[];
 }
 
 let brokerName: string | undefined;
@@ -130,6 +132,8 @@ export function printTable(results: Result[], ratiosAgainst: string[] = []): voi
  * Prints, per concurrency, the throughput ratio of each [contender, baseline, label] pair, and the ratio
  * of their CPU time per request (Node + broker). When the broker shares the machine's cores, the
  * throughput ratio tends towards the CPU ratio as the cores fill up: it is the ratio's ceiling there.
+ * With several rounds it also prints the median and range of the per-round ratios: the two sides of a
+ * pair run seconds apart within a round, so these follow drifts in the machine's speed less than medians do.
  */
 export function printPairs(results: Result[], pairs: Array<[string, string, string]>): void {
   for (const concurrency of [...new Set(results.map((r) => r.concurrency))]) {
@@ -140,7 +144,14 @@ export function printPairs(results: Result[], pairs: Array<[string, string, stri
       if (!a || !b) continue;
       const cpu = (b.nodeUs + b.brokerUs) / (a.nodeUs + a.brokerUs);
       const cpuText = Number.isNaN(cpu) ? '' : `, ${cpu.toFixed(2)}× less CPU per request`;
-      console.log(`c=${concurrency} ${name} / ${base} (${label}): ${(a.rps / b.rps).toFixed(2)}×${cpuText}`);
+      const rounds = (a.roundRps ?? []).map((rps, i) => rps / (b.roundRps?.[i] ?? NaN)).sort((x, y) => x - y);
+      const roundText =
+        rounds.length > 1 && !rounds.some(Number.isNaN)
+          ? ` (per round: median ${rounds[Math.floor(rounds.length / 2)]!.toFixed(2)}×, ${rounds[0]!.toFixed(2)}–${rounds.at(-1)!.toFixed(2)}×)`
+          : '';
+      console.log(
+        `c=${concurrency} ${name} / ${base} (${label}): ${(a.rps / b.rps).toFixed(2)}×${roundText}${cpuText}`,
+      );
     }
   }
 }
@@ -174,7 +185,7 @@ export async function compare(
     }
     for (const [name, measured] of runs) {
       const sorted = [...measured].sort((a, b) => a.rps - b.rps);
-      results.push(sorted[Math.floor(sorted.length / 2)]!);
+      results.push({ ...sorted[Math.floor(sorted.length / 2)]!, roundRps: measured.map((r) => r.rps) });
       console.log(`c=${concurrency} ${name}: ${measured.map((r) => Math.round(r.rps)).join(' / ')} req/s`);
     }
   }
