@@ -21,6 +21,11 @@ import { AMQP_URL, KAFKA_BROKERS, NATS_URL } from '../integration/brokers.js';
 import { FastStreamApp, venvPython } from './faststream-process.js';
 
 const run = randomUUID().slice(0, 8);
+// One set of names for all three brokers: each broker is its own namespace.
+const prefix = `t-fs-${run}`;
+/** Destination the FastStream subscriber serves (a Kafka topic, a RabbitMQ queue, a NATS subject). */
+const fsDestination = `${prefix}.fs.sum`;
+const nestPattern = `${prefix}.nest.sum`;
 
 /** What our server read as the request's content type: a header (Kafka, NATS) or an AMQP property. */
 function contentTypeOf(ctx: RpcContext): string | undefined {
@@ -161,159 +166,145 @@ function interopTests(s: Setup) {
   });
 }
 
+interface Broker<C extends RpcClient<any>> {
+  /** faststream_app.py's arguments: broker kind, URL, destination to serve, [Kafka reply topic]. */
+  fsArgs: string[];
+  server: () => RpcServer<any>;
+  client: () => C;
+  /** Runs before anything starts. */
+  prepare?: () => Promise<void>;
+  /** Runs once all three are up, before the tests. */
+  warmUp?: (client: C) => Promise<void>;
+  /** Runs after all three have stopped: removes what the run left on the broker. */
+  cleanUp?: () => Promise<void>;
+  replyTo: Setup['replyTo'];
+}
+
+/** Starts the FastStream app, our Nest server and our client around the interop tests, and stops them. */
+function interopSuite<C extends RpcClient<any>>(b: Broker<C>) {
+  let app: INestMicroservice | undefined;
+  let client: C | undefined;
+  let fs: FastStreamApp | undefined;
+
+  beforeAll(async () => {
+    venvPython();
+    await b.prepare?.();
+    fs = new FastStreamApp(b.fsArgs);
+    app = await startNest(nestPattern, b.server());
+    client = b.client();
+    await client.connect();
+    await fs.ready;
+    await b.warmUp?.(client);
+  });
+
+  afterAll(async () => {
+    await fs?.stop();
+    await client?.close();
+    await app?.close();
+    await b.cleanUp?.();
+  });
+
+  interopTests({
+    fsDestination,
+    nestPattern,
+    client: () => client!,
+    fs: () => fs!,
+    replyTo: b.replyTo,
+  });
+}
+
 describe('FastStream interop', () => {
   beforeAll(() => {
     venvPython(); // fails every test below with "run bash scripts/interop-env.sh" when the venv is missing
   });
 
   describe('Kafka', () => {
-    const prefix = `t-fs-${run}`;
-    const fsTopic = `${prefix}.fs.sum`;
     const fsReplies = `${prefix}.fs.replies`;
-    const nestPattern = `${prefix}.nest.sum`;
     const kafka = new kafkajs.Kafka({ brokers: KAFKA_BROKERS, logLevel: kafkajs.logLevel.NOTHING });
-    let app: INestMicroservice | undefined;
-    let client: KafkaRpcClient | undefined;
-    let fs: FastStreamApp | undefined;
 
-    beforeAll(async () => {
-      venvPython();
+    interopSuite({
+      fsArgs: ['kafka', KAFKA_BROKERS.join(','), fsDestination, fsReplies],
       // The FastStream side's topics: our client refuses a missing topic, and FastStream (aiokafka) does
       // not create them.
-      const admin = kafka.admin();
-      await admin.connect();
-      try {
-        await admin.createTopics({
-          topics: [
-            { topic: fsTopic, numPartitions: 3 },
-            { topic: fsReplies, numPartitions: 1 },
-          ],
-          waitForLeaders: true,
-        });
-      } finally {
-        await admin.disconnect();
-      }
-      fs = new FastStreamApp(['kafka', KAFKA_BROKERS.join(','), fsTopic, fsReplies]);
-      app = await startNest(
-        nestPattern,
+      prepare: async () => {
+        const admin = kafka.admin();
+        await admin.connect();
+        try {
+          await admin.createTopics({
+            topics: [
+              { topic: fsDestination, numPartitions: 3 },
+              { topic: fsReplies, numPartitions: 1 },
+            ],
+            waitForLeaders: true,
+          });
+        } finally {
+          await admin.disconnect();
+        }
+      },
+      server: () =>
         new KafkaRpcServer({
           client: { brokers: KAFKA_BROKERS, clientId: `${prefix}-nest`, logLevel: 'nothing' },
           consumer: { groupId: `${prefix}-nest`, sessionTimeout: 6_000, heartbeatInterval: 500 },
           topics: { numPartitions: 1 },
         }),
-      );
-      client = new KafkaRpcClient({
-        client: { brokers: KAFKA_BROKERS, clientId: `${prefix}-client`, logLevel: 'nothing' },
-        timeout: 20_000,
-      });
-      await client.connect();
-      await fs.ready;
+      client: () =>
+        new KafkaRpcClient({
+          client: { brokers: KAFKA_BROKERS, clientId: `${prefix}-client`, logLevel: 'nothing' },
+          timeout: 20_000,
+        }),
       // FastStream says it is ready before its consumer has joined its group: call until it answers.
-      for (let attempt = 1; ; attempt++) {
-        const record = new RpcRecordBuilder([0]).setTimeout(5_000).build();
-        const answered = await firstValueFrom(client.send(fsTopic, record)).then(
-          () => true,
-          (err) => {
-            if (!(err instanceof RpcTimeoutError) || attempt >= 12) throw err;
-            return false;
-          },
-        );
-        if (answered) break;
-      }
-    });
-
-    afterAll(async () => {
-      await fs?.stop();
-      await client?.close();
-      await app?.close();
-      const admin = kafka.admin();
-      await admin.connect();
-      try {
-        const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-        if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
-        const groups = (await admin.listGroups()).groups
-          .map((g) => g.groupId)
-          .filter((g) => g.startsWith(prefix));
-        if (groups.length > 0) await admin.deleteGroups(groups).catch(() => undefined);
-      } finally {
-        await admin.disconnect();
-      }
-    });
-
-    interopTests({
-      fsDestination: fsTopic,
-      nestPattern,
-      client: () => client!,
-      fs: () => fs!,
+      warmUp: async (client) => {
+        for (let attempt = 1; ; attempt++) {
+          const record = new RpcRecordBuilder([0]).setTimeout(5_000).build();
+          const answered = await firstValueFrom(client.send(fsDestination, record)).then(
+            () => true,
+            (err) => {
+              if (!(err instanceof RpcTimeoutError) || attempt >= 12) throw err;
+              return false;
+            },
+          );
+          if (answered) break;
+        }
+      },
+      cleanUp: async () => {
+        const admin = kafka.admin();
+        await admin.connect();
+        try {
+          const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+          if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
+          const groups = (await admin.listGroups()).groups
+            .map((g) => g.groupId)
+            .filter((g) => g.startsWith(prefix));
+          if (groups.length > 0) await admin.deleteGroups(groups).catch(() => undefined);
+        } finally {
+          await admin.disconnect();
+        }
+      },
       replyTo: (r) => expect(r).toBe(fsReplies),
     });
   });
 
   describe('RabbitMQ', () => {
-    const prefix = `t-fs-${run}`;
-    const fsQueue = `${prefix}.fs.sum`;
-    const nestPattern = `${prefix}.nest.sum`;
-    let app: INestMicroservice | undefined;
-    let client: RabbitRpcClient | undefined;
-    let fs: FastStreamApp | undefined;
-
-    beforeAll(async () => {
-      venvPython();
-      fs = new FastStreamApp(['rabbit', `${AMQP_URL}/`, fsQueue]);
-      app = await startNest(nestPattern, new RabbitRpcServer({ urls: [AMQP_URL] }));
-      client = new RabbitRpcClient({ urls: [AMQP_URL], timeout: 20_000 });
-      await client.connect();
-      await fs.ready;
-    });
-
-    afterAll(async () => {
-      await fs?.stop();
-      await client?.close();
-      await app?.close();
-      const conn = await amqp.connect(AMQP_URL);
-      const ch = await conn.createChannel();
-      for (const q of [fsQueue, nestPattern]) await ch.deleteQueue(q).catch(() => undefined);
-      await conn.close();
-    });
-
-    interopTests({
-      fsDestination: fsQueue,
-      nestPattern,
-      client: () => client!,
-      fs: () => fs!,
+    interopSuite({
+      fsArgs: ['rabbit', `${AMQP_URL}/`, fsDestination],
+      server: () => new RabbitRpcServer({ urls: [AMQP_URL] }),
+      client: () => new RabbitRpcClient({ urls: [AMQP_URL], timeout: 20_000 }),
+      cleanUp: async () => {
+        const conn = await amqp.connect(AMQP_URL);
+        const ch = await conn.createChannel();
+        for (const q of [fsDestination, nestPattern]) await ch.deleteQueue(q).catch(() => undefined);
+        await conn.close();
+      },
       // FastStream's request() uses direct reply-to.
       replyTo: (r) => expect(r).toMatch(/^amq\.rabbitmq\.reply-to/),
     });
   });
 
   describe('NATS', () => {
-    const prefix = `t-fs-${run}`;
-    const fsSubject = `${prefix}.fs.sum`;
-    const nestPattern = `${prefix}.nest.sum`;
-    let app: INestMicroservice | undefined;
-    let client: NatsRpcClient | undefined;
-    let fs: FastStreamApp | undefined;
-
-    beforeAll(async () => {
-      venvPython();
-      fs = new FastStreamApp(['nats', NATS_URL, fsSubject]);
-      app = await startNest(nestPattern, new NatsRpcServer({ servers: NATS_URL, queue: 'interop' }));
-      client = new NatsRpcClient({ servers: NATS_URL, timeout: 20_000 });
-      await client.connect();
-      await fs.ready;
-    });
-
-    afterAll(async () => {
-      await fs?.stop();
-      await client?.close();
-      await app?.close();
-    });
-
-    interopTests({
-      fsDestination: fsSubject,
-      nestPattern,
-      client: () => client!,
-      fs: () => fs!,
+    interopSuite({
+      fsArgs: ['nats', NATS_URL, fsDestination],
+      server: () => new NatsRpcServer({ servers: NATS_URL, queue: 'interop' }),
+      client: () => new NatsRpcClient({ servers: NATS_URL, timeout: 20_000 }),
       // FastStream's request() waits on a NATS inbox.
       replyTo: (r) => expect(r).toMatch(/^_INBOX\./),
     });

@@ -1,6 +1,5 @@
-import { Controller, Module, type INestMicroservice } from '@nestjs/common';
+import { Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { MessagePattern, Payload } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
 import { filter, firstValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,22 +7,11 @@ import { RpcError, RpcNoRespondersError, RpcRecordBuilder } from '../../../lib/i
 import { NatsRpcClient, NatsRpcServer } from '../../../lib/nats/index.js';
 import { NATS_URL } from '../brokers.js';
 import { restartBroker } from '../support/restart-broker.js';
+import { slowController } from '../support/slow.controller.js';
 import { Gate } from './app/math.controller.js';
 
 function slowModule(prefix: string, gate: Gate) {
-  @Controller()
-  class Slow {
-    @MessagePattern(`${prefix}.slow`)
-    async slow(@Payload() n: number) {
-      await gate.pass();
-      return n * 2;
-    }
-    @MessagePattern(`${prefix}.double`)
-    double(@Payload() n: number) {
-      return n * 2;
-    }
-  }
-  @Module({ controllers: [Slow] })
+  @Module({ controllers: [slowController(prefix, gate)] })
   class SlowModule {}
   return SlowModule;
 }

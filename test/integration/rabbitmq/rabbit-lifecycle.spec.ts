@@ -14,6 +14,7 @@ import { RabbitRpcClient, type RabbitRpcContext, RabbitRpcServer } from '../../.
 import { AMQP_URL } from '../brokers.js';
 import { rabbitmqctl } from '../support/rabbitmqctl.js';
 import { restartBroker } from '../support/restart-broker.js';
+import { slowController } from '../support/slow.controller.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 import { Gate } from '../support/sync.js';
 
@@ -21,23 +22,14 @@ const created = new Set<string>();
 
 function slowModule(prefix: string, gate: Gate, served: string[] = [], name = 'in-process') {
   @Controller()
-  class Slow {
-    @MessagePattern(`${prefix}.slow`)
-    async slow(@Payload() n: number) {
-      await gate.pass();
-      return n * 2;
-    }
-    @MessagePattern(`${prefix}.double`)
-    double(@Payload() n: number) {
-      return n * 2;
-    }
+  class Work {
     @MessagePattern(`${prefix}.work`)
     work(@Payload() data: unknown, @Ctx() ctx: RabbitRpcContext) {
       served.push(name);
       return { data, servedBy: name, redelivered: ctx.isRedelivered() };
     }
   }
-  @Module({ controllers: [Slow] })
+  @Module({ controllers: [slowController(prefix, gate), Work] })
   class SlowModule {}
   for (const p of ['slow', 'double', 'work']) created.add(`${prefix}.${p}`);
   return SlowModule;
