@@ -1,16 +1,23 @@
-import type { Channel, ConsumeMessage, MessageProperties } from 'amqplib';
+import type { Channel, ConsumeMessage, Message, MessageProperties } from 'amqplib';
 import { RpcContext } from '../core/rpc-context.js';
 import type { InboundMessage } from '../core/wire.js';
 
 /**
  * `@Ctx()` on RabbitMQ: the routing key, the AMQP properties, the redelivered flag, the amqplib message
- * and the channel it arrived on. The server acks the message itself once the handler's replies are out:
- * do not ack or nack it through the channel.
+ * and the channel it arrived on. The server acks the message itself once the handler's replies are out.
+ * A handler written for Nest's built-in transport may still ack, nack or reject it through
+ * `getChannelRef()`: the server then leaves it alone instead of settling it twice (which would make the
+ * broker close the channel, and every request in flight on it would be redelivered).
  */
 export class RabbitRpcContext extends RpcContext<ConsumeMessage> {
+  private guarded?: Channel;
+  private handlerSettled = false;
+
   constructor(
     args: [InboundMessage, ConsumeMessage],
     private readonly channel: Channel,
+    /** The server consumes with `noAck`: there is nothing to settle. */
+    private readonly noAck = false,
   ) {
     super(args);
   }
@@ -33,8 +40,54 @@ export class RabbitRpcContext extends RpcContext<ConsumeMessage> {
     return this.getMessage().properties;
   }
 
-  /** The amqplib channel it arrived on (Nest's `RmqContext` name). */
+  /**
+   * The amqplib channel it arrived on (Nest's `RmqContext` name). Its `ack`, `nack` and `reject` of this
+   * message settle it once, and only it (`allUpTo` is not followed: the other messages on the channel
+   * belong to other handlers); with `noAck` they do nothing. `ackAll` and `nackAll` throw, for the
+   * same reason. Everything else is the channel itself.
+   */
   getChannelRef(): Channel {
-    return this.channel;
+    return (this.guarded ??= this.guard());
+  }
+
+  /** Whether the handler acked, nacked or rejected this message through `getChannelRef()`. */
+  get settledByHandler(): boolean {
+    return this.handlerSettled;
+  }
+
+  private guard(): Channel {
+    const own = this.getMessage();
+    const channel = this.channel;
+    const settleOnce =
+      (kind: 'ack' | 'nack' | 'reject') =>
+      (msg: Message, ...rest: unknown[]): void => {
+        if (msg !== own) return (channel[kind] as (...args: unknown[]) => void).call(channel, msg, ...rest);
+        if (this.handlerSettled) return;
+        this.handlerSettled = true;
+        if (this.noAck) return;
+        // Only this message: `allUpTo` would settle requests other handlers are still working on.
+        if (kind === 'ack') channel.ack(own, false);
+        else if (kind === 'nack') channel.nack(own, false, rest[1] as boolean | undefined);
+        else channel.reject(own, rest[0] as boolean | undefined);
+      };
+    const refuse = (name: string) => (): never => {
+      throw new Error(
+        `${name}() would settle requests other handlers are still working on; the server acks each request once its replies are out`,
+      );
+    };
+    const overrides: Record<PropertyKey, unknown> = {
+      ack: settleOnce('ack'),
+      nack: settleOnce('nack'),
+      reject: settleOnce('reject'),
+      ackAll: refuse('ackAll'),
+      nackAll: refuse('nackAll'),
+    };
+    return new Proxy(channel, {
+      get(target, prop) {
+        if (Object.hasOwn(overrides, prop)) return overrides[prop];
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
   }
 }

@@ -224,12 +224,18 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
       correlationId: shortString(props.correlationId),
       replyTo: shortString(props.replyTo),
     };
-    const done = this.dispatchWithOutcome(message, new RabbitRpcContext([message, msg], ch));
-    if (!this.noAck) void done.then((outcome) => this.settle(ch, queue, msg, outcome));
+    const ctx = new RabbitRpcContext([message, msg], ch, this.noAck);
+    const done = this.dispatchWithOutcome(message, ctx);
+    if (!this.noAck) void done.then((outcome) => this.settle(ch, queue, ctx, outcome));
   }
 
-  /** Acks once the handler is done and its replies are out; dead-letters what could not be handled, if a DLX is set. */
-  private settle(ch: Channel, queue: ConsumedQueue, msg: ConsumeMessage, outcome: DispatchOutcome): void {
+  /**
+   * Acks once the handler is done and its replies are out; dead-letters what could not be handled, if a
+   * DLX is set. A message the handler settled itself (through the context's channel) is left alone.
+   */
+  private settle(ch: Channel, queue: ConsumedQueue, ctx: RabbitRpcContext, outcome: DispatchOutcome): void {
+    if (ctx.settledByHandler) return;
+    const msg = ctx.getMessage();
     try {
       if (outcome === 'rejected' && queue.deadLetter) ch.nack(msg, false, false);
       else ch.ack(msg);

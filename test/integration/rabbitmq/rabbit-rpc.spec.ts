@@ -17,7 +17,7 @@ import { PublishGate } from '../../../lib/rabbitmq/rabbit-flow.js';
 import { AMQP_URL } from '../brokers.js';
 import { transportConformance } from '../support/conformance.js';
 import { EventLog, Gate } from '../support/sync.js';
-import { fib, rabbitController } from './app/rabbit.controller.js';
+import { fib, rabbitController, selfSettlingController } from './app/rabbit.controller.js';
 
 const prefix = `t${randomUUID().slice(0, 8)}`;
 const log = new EventLog();
@@ -202,6 +202,55 @@ describe('RabbitMQ transport', () => {
     } finally {
       await priv.close();
     }
+  });
+
+  describe("a handler that settles its message itself, as Nest's built-in RMQ transport has it do", () => {
+    const pattern = `${prefix}.settles-itself`;
+    /**
+     * An RPC on the server's channel, queued behind the server's own ack of the last request: a second
+     * settlement of one delivery makes the broker close that channel, and this fails.
+     */
+    const serverChannelAlive = (channel: Channel | undefined) =>
+      expect(channel!.checkQueue(pattern)).resolves.toMatchObject({ queue: pattern, messageCount: 0 });
+
+    it('is not settled again by the server: the channel stays open and nothing is redelivered', async () => {
+      for (const how of ['ack', 'ack-twice', 'reject'] as const) {
+        await expect(firstValueFrom(client.send(pattern, how))).resolves.toBe(how);
+        await serverChannelAlive(controllers.selfSettling.channel);
+      }
+      expect((await ch.checkQueue(pattern)).consumerCount).toBe(1);
+    });
+
+    it("gets an error from ackAll(), which would settle other handlers' requests", async () => {
+      const err = await firstValueFrom(client.send(pattern, 'ackAll')).catch((e) => e);
+      expect(err).toBeInstanceOf(RpcRemoteError);
+      await serverChannelAlive(controllers.selfSettling.channel);
+    });
+
+    it('does nothing on a noAck server, which has nothing to settle', async () => {
+      const other = `${prefix}-noack`;
+      const settling = selfSettlingController(other);
+      @Module({ controllers: [settling.controller] })
+      class NoAckModule {}
+      const noAckServer = new RabbitRpcServer({ urls: [AMQP_URL], noAck: true });
+      const noAckApp = await NestFactory.createMicroservice(NoAckModule, {
+        strategy: noAckServer,
+        logger: false,
+      });
+      extraQueues.push(`${other}.settles-itself`);
+      try {
+        await noAckApp.listen();
+        for (const how of ['ack', 'reject'] as const) {
+          await expect(firstValueFrom(client.send(`${other}.settles-itself`, how))).resolves.toBe(how);
+          // An ack on a noAck channel names an unknown delivery tag: the broker would close the channel.
+          await expect(settling.used.channel!.checkQueue(`${other}.settles-itself`)).resolves.toMatchObject({
+            messageCount: 0,
+          });
+        }
+      } finally {
+        await noAckApp.close();
+      }
+    });
   });
 
   it('replies with a bad-request error to a malformed JSON body from a raw client, and acks it', async () => {

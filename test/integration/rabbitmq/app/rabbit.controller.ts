@@ -1,4 +1,5 @@
 import { Controller } from '@nestjs/common';
+import type { Channel } from 'amqplib';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { RpcResponse } from '../../../../lib/index.js';
 import { RabbitRpcContext } from '../../../../lib/rabbitmq/index.js';
@@ -8,6 +9,32 @@ import type { EventLog, Gate } from '../../support/sync.js';
 /** fib(n) the way RabbitMQ's RPC tutorial computes it (recursively). */
 export function fib(n: number): number {
   return n === 0 || n === 1 ? n : fib(n - 1) + fib(n - 2);
+}
+
+/** How the `settles-itself` handler settles its message through the context's channel. */
+export type SelfSettling = 'ack' | 'ack-twice' | 'reject' | 'ackAll';
+
+/**
+ * A handler that settles its own message the way Nest's built-in RMQ transport has handlers do it
+ * (`ctx.getChannelRef().ack(ctx.getMessage())`), and hands the test the channel it used.
+ */
+export function selfSettlingController(prefix: string) {
+  const used: { channel?: Channel } = {};
+  @Controller()
+  class SelfSettlingHandler {
+    @MessagePattern(`${prefix}.settles-itself`)
+    settle(@Payload() how: SelfSettling, @Ctx() ctx: RabbitRpcContext): SelfSettling {
+      const channel = ctx.getChannelRef();
+      used.channel = channel;
+      const msg = ctx.getMessage();
+      if (how === 'ackAll') channel.ackAll();
+      else if (how === 'reject') channel.reject(msg, false);
+      else channel.ack(msg);
+      if (how === 'ack-twice') channel.ack(msg, true);
+      return how;
+    }
+  }
+  return { controller: SelfSettlingHandler, used };
 }
 
 /** The handlers of the default-topology tests (one queue per pattern, each named `${prefix}.…`): the shared ones plus RabbitMQ's own. */
@@ -47,5 +74,10 @@ export function rabbitController(prefix: string, log: EventLog, gate: Gate) {
       return String(fib(Number(n)));
     }
   }
-  return { controllers: [...sharedControllers(prefix, log, gate), RabbitHandlers], TutorialController };
+  const selfSettling = selfSettlingController(prefix);
+  return {
+    controllers: [...sharedControllers(prefix, log, gate), RabbitHandlers, selfSettling.controller],
+    TutorialController,
+    selfSettling: selfSettling.used,
+  };
 }
