@@ -11,7 +11,7 @@ import type { InboundMessage } from '../core/wire.js';
  */
 export class RabbitRpcContext extends RpcContext<ConsumeMessage> {
   private guarded?: Channel;
-  private handlerSettled = false;
+  private settled = false;
 
   constructor(
     args: [InboundMessage, ConsumeMessage],
@@ -50,9 +50,14 @@ export class RabbitRpcContext extends RpcContext<ConsumeMessage> {
     return (this.guarded ??= this.guard());
   }
 
-  /** Whether the handler acked, nacked or rejected this message through `getChannelRef()`. */
-  get settledByHandler(): boolean {
-    return this.handlerSettled;
+  /**
+   * Claims the one settlement of this message: true for the first caller only, be it the handler
+   * (through `getChannelRef()`) or the server once the replies are out. Used by the server.
+   */
+  claimSettlement(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    return true;
   }
 
   private guard(): Channel {
@@ -62,9 +67,7 @@ export class RabbitRpcContext extends RpcContext<ConsumeMessage> {
       (kind: 'ack' | 'nack' | 'reject') =>
       (msg: Message, ...rest: unknown[]): void => {
         if (msg !== own) return (channel[kind] as (...args: unknown[]) => void).call(channel, msg, ...rest);
-        if (this.handlerSettled) return;
-        this.handlerSettled = true;
-        if (this.noAck) return;
+        if (!this.claimSettlement() || this.noAck) return;
         // Only this message: `allUpTo` would settle requests other handlers are still working on.
         if (kind === 'ack') channel.ack(own, false);
         else if (kind === 'nack') channel.nack(own, false, rest[1] as boolean | undefined);

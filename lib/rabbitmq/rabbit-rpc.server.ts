@@ -234,7 +234,7 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
    * DLX is set. A message the handler settled itself (through the context's channel) is left alone.
    */
   private settle(ch: Channel, queue: ConsumedQueue, ctx: RabbitRpcContext, outcome: DispatchOutcome): void {
-    if (ctx.settledByHandler) return;
+    if (!ctx.claimSettlement()) return;
     const msg = ctx.getMessage();
     try {
       if (outcome === 'rejected' && queue.deadLetter) ch.nack(msg, false, false);

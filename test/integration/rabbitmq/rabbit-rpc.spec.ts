@@ -221,6 +221,13 @@ describe('RabbitMQ transport', () => {
       expect((await ch.checkQueue(pattern)).consumerCount).toBe(1);
     });
 
+    it('ignores an ack that comes after the server settled the message', async () => {
+      await expect(firstValueFrom(client.send(pattern, 'none'))).resolves.toBe('none');
+      const { channel, message } = controllers.selfSettling;
+      channel!.ack(message!);
+      await serverChannelAlive(channel);
+    });
+
     it("gets an error from ackAll(), which would settle other handlers' requests", async () => {
       const err = await firstValueFrom(client.send(pattern, 'ackAll')).catch((e) => e);
       expect(err).toBeInstanceOf(RpcRemoteError);

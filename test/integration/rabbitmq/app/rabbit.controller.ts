@@ -1,5 +1,5 @@
 import { Controller } from '@nestjs/common';
-import type { Channel } from 'amqplib';
+import type { Channel, ConsumeMessage } from 'amqplib';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { RpcResponse } from '../../../../lib/index.js';
 import { RabbitRpcContext } from '../../../../lib/rabbitmq/index.js';
@@ -12,14 +12,14 @@ export function fib(n: number): number {
 }
 
 /** How the `settles-itself` handler settles its message through the context's channel. */
-export type SelfSettling = 'ack' | 'ack-twice' | 'reject' | 'ackAll';
+export type SelfSettling = 'ack' | 'ack-twice' | 'reject' | 'ackAll' | 'none';
 
 /**
  * A handler that settles its own message the way Nest's built-in RMQ transport has handlers do it
- * (`ctx.getChannelRef().ack(ctx.getMessage())`), and hands the test the channel it used.
+ * (`ctx.getChannelRef().ack(ctx.getMessage())`), and hands the test the channel and message.
  */
 export function selfSettlingController(prefix: string) {
-  const used: { channel?: Channel } = {};
+  const used: { channel?: Channel; message?: ConsumeMessage } = {};
   @Controller()
   class SelfSettlingHandler {
     @MessagePattern(`${prefix}.settles-itself`)
@@ -27,6 +27,8 @@ export function selfSettlingController(prefix: string) {
       const channel = ctx.getChannelRef();
       used.channel = channel;
       const msg = ctx.getMessage();
+      used.message = msg;
+      if (how === 'none') return how;
       if (how === 'ackAll') channel.ackAll();
       else if (how === 'reject') channel.reject(msg, false);
       else channel.ack(msg);
