@@ -2,6 +2,18 @@ import type { Channel, ConsumeMessage, Message, MessageProperties } from 'amqpli
 import { RpcContext } from '../core/rpc-context.js';
 import type { InboundMessage } from '../core/wire.js';
 
+let claim: (ctx: RabbitRpcContext) => boolean;
+
+/**
+ * Claims the one settlement of the context's message: true for the first caller only, be it the
+ * handler (through `getChannelRef()`) or the server once the replies are out. Not part of the public
+ * API (the package's entry point does not export it): a handler that claimed without settling would
+ * leave its message unacked.
+ */
+export function claimSettlement(ctx: RabbitRpcContext): boolean {
+  return claim(ctx);
+}
+
 /**
  * `@Ctx()` on RabbitMQ: the routing key, the AMQP properties, the redelivered flag, the amqplib message
  * and the channel it arrived on. The server acks the message itself once the handler's replies are out.
@@ -10,14 +22,24 @@ import type { InboundMessage } from '../core/wire.js';
  * broker close the channel, and every request in flight on it would be redelivered).
  */
 export class RabbitRpcContext extends RpcContext<ConsumeMessage> {
-  private guarded?: Channel;
   private settled = false;
+  private guarded?: Channel;
+
+  static {
+    claim = (ctx) => {
+      if (ctx.settled) return false;
+      ctx.settled = true;
+      return true;
+    };
+  }
 
   constructor(
     args: [InboundMessage, ConsumeMessage],
     private readonly channel: Channel,
     /** The server consumes with `noAck`: there is nothing to settle. */
     private readonly noAck = false,
+    /** Told when the handler settles the message after it was settled already: that call is dropped. */
+    private readonly dropped?: (text: string) => void,
   ) {
     super(args);
   }
@@ -41,33 +63,32 @@ export class RabbitRpcContext extends RpcContext<ConsumeMessage> {
   }
 
   /**
-   * The amqplib channel it arrived on (Nest's `RmqContext` name). Its `ack`, `nack` and `reject` of this
-   * message settle it once, and only it (`allUpTo` is not followed: the other messages on the channel
-   * belong to other handlers); with `noAck` they do nothing. `ackAll` and `nackAll` throw, for the
-   * same reason. Everything else is the channel itself.
+   * The amqplib channel it arrived on (Nest's `RmqContext` name), behind a wrapper: its `ack`, `nack`
+   * and `reject` of this message settle it once, and only it (`allUpTo` is not followed: the other
+   * messages on the channel belong to other handlers); with `noAck`, or once settled, they do nothing.
+   * `ackAll` and `nackAll` throw, for the same reason. Other methods are the channel's own.
    */
   getChannelRef(): Channel {
     return (this.guarded ??= this.guard());
   }
 
-  /**
-   * Claims the one settlement of this message: true for the first caller only, be it the handler
-   * (through `getChannelRef()`) or the server once the replies are out. Used by the server.
-   */
-  claimSettlement(): boolean {
-    if (this.settled) return false;
-    this.settled = true;
-    return true;
-  }
-
   private guard(): Channel {
     const own = this.getMessage();
+    const tag = own.fields.deliveryTag;
     const channel = this.channel;
     const settleOnce =
       (kind: 'ack' | 'nack' | 'reject') =>
       (msg: Message, ...rest: unknown[]): void => {
-        if (msg !== own) return (channel[kind] as (...args: unknown[]) => void).call(channel, msg, ...rest);
-        if (!this.claimSettlement() || this.noAck) return;
+        // Delivery tags are per channel, and this is the message's channel: a copy of it matches too.
+        if (msg?.fields?.deliveryTag !== tag)
+          return (channel[kind] as (...args: unknown[]) => void).call(channel, msg, ...rest);
+        if (!claimSettlement(this)) {
+          this.dropped?.(
+            `${kind}() of a message from "${own.fields.routingKey}" was ignored: it was settled already (the server acks each request once its replies are out)`,
+          );
+          return;
+        }
+        if (this.noAck) return;
         // Only this message: `allUpTo` would settle requests other handlers are still working on.
         if (kind === 'ack') channel.ack(own, false);
         else if (kind === 'nack') channel.nack(own, false, rest[1] as boolean | undefined);
@@ -85,12 +106,25 @@ export class RabbitRpcContext extends RpcContext<ConsumeMessage> {
       ackAll: refuse('ackAll'),
       nackAll: refuse('nackAll'),
     };
-    return new Proxy(channel, {
+    // One wrapper per method, and chained calls (`on()` returns the channel) stay behind the proxy.
+    const wrapped = new WeakMap<(...args: unknown[]) => unknown, (...args: unknown[]) => unknown>();
+    const proxy: Channel = new Proxy(channel, {
       get(target, prop) {
         if (Object.hasOwn(overrides, prop)) return overrides[prop];
         const value = Reflect.get(target, prop, target) as unknown;
-        return typeof value === 'function' ? value.bind(target) : value;
+        if (typeof value !== 'function') return value;
+        const method = value as (...args: unknown[]) => unknown;
+        let wrapper = wrapped.get(method);
+        if (!wrapper) {
+          wrapper = (...args: unknown[]) => {
+            const result = method.apply(target, args);
+            return result === target ? proxy : result;
+          };
+          wrapped.set(method, wrapper);
+        }
+        return wrapper;
       },
     });
+    return proxy;
   }
 }

@@ -4,7 +4,7 @@ import { type DispatchOutcome, type Route, RpcServer } from '../core/rpc-server.
 import { Headers, type InboundMessage, type OutboundMessage } from '../core/wire.js';
 import { RabbitSession } from './rabbit-connection.js';
 import { readHeaders, shortString, toBuffer } from './rabbit-headers.js';
-import { RabbitRpcContext } from './rabbit-rpc.context.js';
+import { RabbitRpcContext, claimSettlement } from './rabbit-rpc.context.js';
 import {
   checkNonNegativeInteger,
   checkPositiveInteger,
@@ -224,7 +224,7 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
       correlationId: shortString(props.correlationId),
       replyTo: shortString(props.replyTo),
     };
-    const ctx = new RabbitRpcContext([message, msg], ch, this.noAck);
+    const ctx = new RabbitRpcContext([message, msg], ch, this.noAck, this.warnDropped);
     const done = this.dispatchWithOutcome(message, ctx);
     if (!this.noAck) void done.then((outcome) => this.settle(ch, queue, ctx, outcome));
   }
@@ -234,7 +234,7 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
    * DLX is set. A message the handler settled itself (through the context's channel) is left alone.
    */
   private settle(ch: Channel, queue: ConsumedQueue, ctx: RabbitRpcContext, outcome: DispatchOutcome): void {
-    if (!ctx.claimSettlement()) return;
+    if (!claimSettlement(ctx)) return;
     const msg = ctx.getMessage();
     try {
       if (outcome === 'rejected' && queue.deadLetter) ch.nack(msg, false, false);
@@ -243,6 +243,8 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
       // Its channel closed meanwhile: the broker has requeued the message for redelivery.
     }
   }
+
+  private readonly warnDropped = (text: string) => this.logger.warn(text);
 
   private dropChannel(): void {
     this.session.drop();

@@ -1,10 +1,10 @@
-import { Module, type INestMicroservice } from '@nestjs/common';
+import { Logger, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientsModule, type ClientProxy } from '@nestjs/microservices';
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   RpcPayloadTooLargeError,
   RpcRecordBuilder,
@@ -17,7 +17,7 @@ import { PublishGate } from '../../../lib/rabbitmq/rabbit-flow.js';
 import { AMQP_URL } from '../brokers.js';
 import { transportConformance } from '../support/conformance.js';
 import { EventLog, Gate } from '../support/sync.js';
-import { fib, rabbitController, selfSettlingController } from './app/rabbit.controller.js';
+import { fib, rabbitController, selfSettlingController, type SelfSettling } from './app/rabbit.controller.js';
 
 const prefix = `t${randomUUID().slice(0, 8)}`;
 const log = new EventLog();
@@ -205,43 +205,88 @@ describe('RabbitMQ transport', () => {
   });
 
   describe("a handler that settles its message itself, as Nest's built-in RMQ transport has it do", () => {
-    const pattern = `${prefix}.settles-itself`;
+    const self = `${prefix}-self`;
+    const pattern = `${self}.settles-itself`;
+    const selfGate = new Gate();
+    const settling = selfSettlingController(self, selfGate);
+    let selfApp: INestMicroservice | undefined;
+    let warn: ReturnType<typeof vi.spyOn>;
+
+    beforeAll(async () => {
+      @Module({ controllers: [settling.controller] })
+      class SelfSettlingModule {}
+      // prefetch 2: two messages left unacked would stop every further delivery (see stillServed).
+      selfApp = await NestFactory.createMicroservice(SelfSettlingModule, {
+        strategy: new RabbitRpcServer({ urls: [AMQP_URL], prefetch: 2 }),
+        logger: false,
+      });
+      await selfApp.listen();
+      extraQueues.push(pattern);
+    });
+    afterAll(async () => {
+      selfGate.open();
+      await selfApp?.close();
+    });
+    beforeEach(() => {
+      warn = vi.spyOn(Logger.prototype, 'warn');
+    });
+    afterEach(() => warn.mockRestore());
+
+    const send = (how: SelfSettling) =>
+      firstValueFrom(client.send(pattern, new RpcRecordBuilder(how).setTimeout(5_000).build()));
     /**
      * An RPC on the server's channel, queued behind the server's own ack of the last request: a second
      * settlement of one delivery makes the broker close that channel, and this fails.
      */
-    const serverChannelAlive = (channel: Channel | undefined) =>
-      expect(channel!.checkQueue(pattern)).resolves.toMatchObject({ queue: pattern, messageCount: 0 });
+    const serverChannelAlive = () =>
+      expect(settling.used.channel!.checkQueue(pattern)).resolves.toMatchObject({ messageCount: 0 });
+    /** Answered only if every earlier message was settled: two unsettled ones would use up prefetch 2. */
+    const stillServed = async () => {
+      for (let i = 0; i < 3; i++) await expect(send('ack')).resolves.toBe('ack');
+    };
 
-    it('is not settled again by the server: the channel stays open and nothing is redelivered', async () => {
-      for (const how of ['ack', 'ack-twice', 'reject'] as const) {
-        await expect(firstValueFrom(client.send(pattern, how))).resolves.toBe(how);
-        await serverChannelAlive(controllers.selfSettling.channel);
+    it('is settled once, by the handler; the channel stays open and nothing is redelivered', async () => {
+      for (const how of ['ack', 'ack-twice', 'reject', 'none'] as const) {
+        await expect(send(how)).resolves.toBe(how);
+        await serverChannelAlive();
       }
-      expect((await ch.checkQueue(pattern)).consumerCount).toBe(1);
+      await stillServed();
+      expect(settling.used.calls).toBe(7); // a redelivered request would have run again
     });
 
-    it('ignores an ack that comes after the server settled the message', async () => {
-      await expect(firstValueFrom(client.send(pattern, 'none'))).resolves.toBe('none');
-      const { channel, message } = controllers.selfSettling;
-      channel!.ack(message!);
-      await serverChannelAlive(channel);
+    it('settles only its own message on nack(msg, allUpTo), not one another handler holds', async () => {
+      selfGate.reset();
+      const held = send('wait');
+      await selfGate.entered;
+      await expect(send('nack-all-up-to')).resolves.toBe('nack-all-up-to');
+      selfGate.open();
+      await expect(held).resolves.toBe('wait'); // its ack after the reply names a tag nack(allUpTo) would have settled
+      await serverChannelAlive();
+      await stillServed();
+    });
+
+    it('ignores, with a warning, an ack that comes after the server settled the message', async () => {
+      await expect(send('none')).resolves.toBe('none');
+      const { channel, message } = settling.used;
+      channel!.on('error', () => undefined).ack(message!); // through the chained call too
+      await serverChannelAlive();
+      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/ack\(\) of a message .* was ignored/));
     });
 
     it("gets an error from ackAll(), which would settle other handlers' requests", async () => {
-      const err = await firstValueFrom(client.send(pattern, 'ackAll')).catch((e) => e);
+      const err = await send('ackAll').catch((e) => e);
       expect(err).toBeInstanceOf(RpcRemoteError);
-      await serverChannelAlive(controllers.selfSettling.channel);
+      await serverChannelAlive();
+      await stillServed();
     });
 
     it('does nothing on a noAck server, which has nothing to settle', async () => {
       const other = `${prefix}-noack`;
-      const settling = selfSettlingController(other);
-      @Module({ controllers: [settling.controller] })
+      const noAckSettling = selfSettlingController(other, selfGate);
+      @Module({ controllers: [noAckSettling.controller] })
       class NoAckModule {}
-      const noAckServer = new RabbitRpcServer({ urls: [AMQP_URL], noAck: true });
       const noAckApp = await NestFactory.createMicroservice(NoAckModule, {
-        strategy: noAckServer,
+        strategy: new RabbitRpcServer({ urls: [AMQP_URL], noAck: true }),
         logger: false,
       });
       extraQueues.push(`${other}.settles-itself`);
@@ -250,7 +295,9 @@ describe('RabbitMQ transport', () => {
         for (const how of ['ack', 'reject'] as const) {
           await expect(firstValueFrom(client.send(`${other}.settles-itself`, how))).resolves.toBe(how);
           // An ack on a noAck channel names an unknown delivery tag: the broker would close the channel.
-          await expect(settling.used.channel!.checkQueue(`${other}.settles-itself`)).resolves.toMatchObject({
+          await expect(
+            noAckSettling.used.channel!.checkQueue(`${other}.settles-itself`),
+          ).resolves.toMatchObject({
             messageCount: 0,
           });
         }

@@ -12,26 +12,29 @@ export function fib(n: number): number {
 }
 
 /** How the `settles-itself` handler settles its message through the context's channel. */
-export type SelfSettling = 'ack' | 'ack-twice' | 'reject' | 'ackAll' | 'none';
+export type SelfSettling = 'ack' | 'ack-twice' | 'nack-all-up-to' | 'reject' | 'ackAll' | 'none' | 'wait';
 
 /**
  * A handler that settles its own message the way Nest's built-in RMQ transport has handlers do it
- * (`ctx.getChannelRef().ack(ctx.getMessage())`), and hands the test the channel and message.
+ * (`ctx.getChannelRef().ack(ctx.getMessage())`), and hands the test the channel and message. `wait`
+ * holds the handler (unsettled) until the test opens the gate.
  */
-export function selfSettlingController(prefix: string) {
-  const used: { channel?: Channel; message?: ConsumeMessage } = {};
+export function selfSettlingController(prefix: string, gate: Gate) {
+  const used: { channel?: Channel; message?: ConsumeMessage; calls: number } = { calls: 0 };
   @Controller()
   class SelfSettlingHandler {
     @MessagePattern(`${prefix}.settles-itself`)
-    settle(@Payload() how: SelfSettling, @Ctx() ctx: RabbitRpcContext): SelfSettling {
+    async settle(@Payload() how: SelfSettling, @Ctx() ctx: RabbitRpcContext): Promise<SelfSettling> {
+      used.calls++;
       const channel = ctx.getChannelRef();
-      used.channel = channel;
       const msg = ctx.getMessage();
+      used.channel = channel;
       used.message = msg;
-      if (how === 'none') return how;
-      if (how === 'ackAll') channel.ackAll();
+      if (how === 'wait') await gate.pass();
+      else if (how === 'ackAll') channel.ackAll();
       else if (how === 'reject') channel.reject(msg, false);
-      else channel.ack(msg);
+      else if (how === 'nack-all-up-to') channel.nack(msg, true, false);
+      else if (how !== 'none') channel.ack(msg);
       if (how === 'ack-twice') channel.ack(msg, true);
       return how;
     }
@@ -76,10 +79,5 @@ export function rabbitController(prefix: string, log: EventLog, gate: Gate) {
       return String(fib(Number(n)));
     }
   }
-  const selfSettling = selfSettlingController(prefix);
-  return {
-    controllers: [...sharedControllers(prefix, log, gate), RabbitHandlers, selfSettling.controller],
-    TutorialController,
-    selfSettling: selfSettling.used,
-  };
+  return { controllers: [...sharedControllers(prefix, log, gate), RabbitHandlers], TutorialController };
 }
