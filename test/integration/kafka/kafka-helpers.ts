@@ -65,7 +65,21 @@ export async function cleanUp(prefix: string): Promise<void> {
   try {
     const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
     if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
-    const { groups } = await admin.listGroups();
+    // Right after a broker restart the group coordinator may still be loading (a retriable error).
+    let groups: Array<{ groupId: string }> = [];
+    await eventually(
+      async () => {
+        try {
+          ({ groups } = await admin.listGroups());
+          return true;
+        } catch (err) {
+          if ((err as { retriable?: boolean }).retriable) return false;
+          throw err;
+        }
+      },
+      30_000,
+      'the group coordinator to list groups',
+    );
     const ours = groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
     if (ours.length > 0) await admin.deleteGroups(ours).catch(() => undefined);
   } finally {
