@@ -143,7 +143,7 @@ export function printPairs(results: Result[], pairs: Array<[string, string, stri
       const b = find(base);
       if (!a || !b) continue;
       const cpu = (b.nodeUs + b.brokerUs) / (a.nodeUs + a.brokerUs);
-      const cpuText = Number.isNaN(cpu) ? '' : `, ${cpu.toFixed(2)}× less CPU per request`;
+      const cpuText = Number.isNaN(cpu) ? '' : `, CPU per request ${base} / ${name}: ${cpu.toFixed(2)}×`;
       const rounds = (a.roundRps ?? []).map((rps, i) => rps / (b.roundRps?.[i] ?? NaN)).sort((x, y) => x - y);
       const roundText =
         rounds.length > 1 && !rounds.some(Number.isNaN)

@@ -28,15 +28,19 @@ const queues = {
 };
 const PREFETCH = 50;
 
-@Controller()
-class NestEcho {
-  @MessagePattern('echo')
-  echo(@Payload() data: unknown) {
-    return data;
+/** A module with one handler that echoes what `pattern` receives. */
+function echoModule(pattern: string) {
+  @Controller()
+  class Echo {
+    @MessagePattern(pattern)
+    echo(@Payload() data: unknown) {
+      return data;
+    }
   }
+  @Module({ controllers: [Echo] })
+  class EchoModule {}
+  return EchoModule;
 }
-@Module({ controllers: [NestEcho] })
-class NestEchoModule {}
 
 /** Nest's built-in with noAck: false: the handler acks, as Nest's documentation shows. */
 @Controller()
@@ -49,36 +53,6 @@ class NestAckingEcho {
 }
 @Module({ controllers: [NestAckingEcho] })
 class NestAckingEchoModule {}
-
-@Controller()
-class NoAckEcho {
-  @MessagePattern(queues.noAck)
-  echo(@Payload() data: unknown) {
-    return data;
-  }
-}
-@Module({ controllers: [NoAckEcho] })
-class NoAckEchoModule {}
-
-@Controller()
-class OurEcho {
-  @MessagePattern(queues.ours)
-  echo(@Payload() data: unknown) {
-    return data;
-  }
-}
-@Module({ controllers: [OurEcho] })
-class OurEchoModule {}
-
-@Controller()
-class PlainEcho {
-  @MessagePattern(queues.plain)
-  echo(@Payload() data: unknown) {
-    return data;
-  }
-}
-@Module({ controllers: [PlainEcho] })
-class PlainEchoModule {}
 
 /**
  * The raw baseline: the tutorial's RPC server (manual ack, same prefetch) and a direct reply-to client,
@@ -137,7 +111,7 @@ async function main() {
 
   // Nest's built-in transport with its defaults (noAck consumption) and the same prefetch.
   const rmq = { urls: [url], queue: queues.nest, queueOptions: { durable: false }, prefetchCount: PREFETCH };
-  const nestApp = await NestFactory.createMicroservice(NestEchoModule, {
+  const nestApp = await NestFactory.createMicroservice(echoModule('echo'), {
     transport: Transport.RMQ,
     options: rmq,
     logger: false,
@@ -178,8 +152,8 @@ async function main() {
     };
     return { call, close };
   };
-  const ourDefault = await ours(OurEchoModule, {}, queues.ours);
-  const ourNoAck = await ours(NoAckEchoModule, { noAck: true }, queues.noAck);
+  const ourDefault = await ours(echoModule(queues.ours), {}, queues.ours);
+  const ourNoAck = await ours(echoModule(queues.noAck), { noAck: true }, queues.noAck);
 
   const contenders: Array<[string, () => Promise<unknown>]> = [
     ['raw amqplib', raw.call],
@@ -191,7 +165,9 @@ async function main() {
   // Ours without write coalescing (one socket write per frame, as amqplib does by itself).
   const plain =
     process.env.BENCH_PLAIN === '1'
-      ? await ours(PlainEchoModule, { coalesceWrites: false }, queues.plain, { coalesceWrites: false })
+      ? await ours(echoModule(queues.plain), { coalesceWrites: false }, queues.plain, {
+          coalesceWrites: false,
+        })
       : undefined;
   if (plain) contenders.push(['ours, coalesceWrites off', plain.call]);
   const results = await compare(contenders);
