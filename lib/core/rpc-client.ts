@@ -14,6 +14,7 @@ import {
 import { checkTimeout, DEFAULT_TIMEOUT, type RpcClientOptions } from './options.js';
 import { toDestination } from './patterns.js';
 import { monotonicNow } from './clock.js';
+import { CLIENT_COUNTERS, type ClientCounter, RpcCounters } from './counters.js';
 import { PendingReplies, type PendingRequest } from './pending-replies.js';
 import { RpcRecord, type RpcRecordOptions } from './record-builder.js';
 import type { RpcEvents, RpcStatus } from './status.js';
@@ -49,6 +50,8 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
   );
   protected readonly events = new EventEmitter();
   protected readonly options: TOptions;
+  /** What this client dropped or failed to deliver; `counters` reads them. */
+  protected readonly counts = new RpcCounters<ClientCounter>(CLIENT_COUNTERS);
   private connection?: Promise<void>;
   private closing?: Promise<void>;
   private ready = false;
@@ -115,6 +118,11 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
 
   override on<K extends keyof RpcEvents>(event: K, callback: RpcEvents[K]): void {
     this.events.on(event, callback);
+  }
+
+  /** What this client dropped or could not deliver, by counter name (see `CLIENT_COUNTERS`). */
+  get counters(): Readonly<Record<ClientCounter, number>> {
+    return this.counts.snapshot();
   }
 
   /** Number of requests waiting for a reply. */
@@ -186,6 +194,7 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
   protected handleReply(correlationId: string, reply: InboundReply): void {
     const entry = this.pending.get(correlationId);
     if (!entry) {
+      this.counts.increment('repliesDropped');
       this.logger.debug?.(`Dropped a reply for unknown correlation id ${correlationId}`);
       return;
     }

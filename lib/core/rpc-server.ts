@@ -5,6 +5,7 @@ import { lastValueFrom, type Observable } from 'rxjs';
 import { CONTENT_TYPE_JSON, decode, encode } from './codec.js';
 import { afterAtLeast } from './clock.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
+import { RpcCounters, SERVER_COUNTERS, type ServerCounter } from './counters.js';
 import { RpcConnectionError, RpcError, type RpcRemoteErrorKind } from './errors.js';
 import {
   DEFAULT_CLOSE_TIMEOUT,
@@ -56,6 +57,8 @@ export abstract class RpcServer<
   protected readonly events = new EventEmitter();
   protected readonly options: TOptions;
   protected readonly limit: ConcurrencyLimit;
+  /** What this server dropped, refused or could not deliver; `counters` reads them. */
+  protected readonly counts = new RpcCounters<ServerCounter>(SERVER_COUNTERS);
   private closing?: Promise<void>;
   private starting?: Promise<void>;
   /** Whether processing hooks were set (Nest 12); until then messages skip them. */
@@ -97,6 +100,11 @@ export abstract class RpcServer<
 
   override on<K extends keyof RpcEvents>(event: K, callback: RpcEvents[K]): void {
     this.events.on(event, callback);
+  }
+
+  /** What this server dropped, refused or could not deliver, by counter name (see `SERVER_COUNTERS`). */
+  get counters(): Readonly<Record<ServerCounter, number>> {
+    return this.counts.snapshot();
   }
 
   /** The routes to listen on, one per handler. Throws for a pattern that maps to no destination. */
@@ -293,6 +301,7 @@ export abstract class RpcServer<
       if (!isError && RpcError.is(err, 'RPC_PAYLOAD_TOO_LARGE')) {
         return this.replyError(message, context, 'too-large', { status: 'error', message: err.message });
       }
+      this.counts.increment('replyPublishFailures');
       this.logger.error(`Could not publish the reply to "${reply.destination}": ${describe(err)}`);
     }
   }
