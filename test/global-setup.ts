@@ -67,7 +67,10 @@ export default async function setup(): Promise<() => Promise<void>> {
   if (brokers.code !== 0 || venv.code !== 0) {
     // brokers.sh stops a broker that failed to become ready, and says why; stop the rest it started
     await stop();
-    const what = brokers.code !== 0 ? 'the test brokers' : 'the FastStream venv (scripts/interop-env.sh)';
+    const what =
+      brokers.code !== 0
+        ? `the test brokers (to use another set of ports: TEST_BROKERS_PORT_BASE=<n> npm test)`
+        : 'the FastStream venv (scripts/interop-env.sh)';
     throw new Error(
       `Could not start ${what}; nothing was tested.\n${tail(brokers.code !== 0 ? brokers.output : venv.output, 60)}`,
     );
