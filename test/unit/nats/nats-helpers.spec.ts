@@ -42,3 +42,15 @@ describe('NATS headers', () => {
     expect(readHeaders(undefined)).toEqual({});
   });
 });
+
+describe('NATS header maps', () => {
+  it('keep a header named __proto__ as an entry, not as the prototype', () => {
+    const h = headers();
+    h.set('__proto__', 'x');
+    h.set('x-a', 'b');
+    const map = readHeaders(h);
+    expect(Object.getPrototypeOf(map)).toBeNull();
+    expect(map['__proto__']).toBe('x');
+    expect(map['x-a']).toBe('b');
+  });
+});
