@@ -21,7 +21,7 @@ async function start(controllers: Type[], options: Partial<NatsRpcServerOptions>
   @Module({ controllers })
   class AppModule {}
   const server = new NatsRpcServer({ servers: NATS_URL, ...options });
-  const app = await NestFactory.createMicroservice<INestMicroservice>(AppModule, {
+  const app = await NestFactory.createMicroservice(AppModule, {
     strategy: server,
     logger: false,
   });
@@ -60,7 +60,7 @@ describe('NATS reply addresses', () => {
     inboxClient = new NatsRpcClient({ servers: NATS_URL, inboxPrefix: `_R${allowPrefix}` });
     await Promise.all([client.connect(), inboxClient.connect()]);
     raw = await connect({ servers: NATS_URL });
-    raw.subscribe(foreign, { callback: (_err, msg) => seenAtForeign.push(msg) });
+    raw.subscribe(foreign, { callback: (_err, msg) => void seenAtForeign.push(msg) });
     await raw.flush();
   });
 

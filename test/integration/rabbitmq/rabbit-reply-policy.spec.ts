@@ -29,7 +29,7 @@ async function start(controllers: Type[], options: Partial<RabbitRpcServerOption
   @Module({ controllers })
   class AppModule {}
   const server = new RabbitRpcServer({ urls: [AMQP_URL], ...options });
-  const app = await NestFactory.createMicroservice<INestMicroservice>(AppModule, {
+  const app = await NestFactory.createMicroservice(AppModule, {
     strategy: server,
     logger: false,
   });

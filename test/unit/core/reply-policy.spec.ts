@@ -41,7 +41,7 @@ class PolicyController {
 class PolicyModule {}
 
 async function start(broker: FakeBroker, options: RpcServerOptions = {}) {
-  const app = await NestFactory.createMicroservice<INestMicroservice>(PolicyModule, {
+  const app = await NestFactory.createMicroservice(PolicyModule, {
     strategy: new FakeServer(broker, options),
     logger: false,
   });
@@ -189,8 +189,8 @@ describe('A server over a fake transport', () => {
         },
       },
     });
-    const warn = vi.spyOn((server as unknown as { logger: { warn: () => void } }).logger, 'warn');
-    const app = await NestFactory.createMicroservice<INestMicroservice>(PolicyModule, {
+    const warn = vi.spyOn((server as unknown as { logger: { warn: (text: string) => void } }).logger, 'warn');
+    const app = await NestFactory.createMicroservice(PolicyModule, {
       strategy: server,
       logger: false,
     });
