@@ -13,6 +13,7 @@ describe('NATS option split', () => {
       maxConcurrency: 3,
       closeTimeout: 1,
       destination: () => 'x',
+      replyTo: { allow: ['_INBOX.*'] },
     });
     expect(options).toEqual({ servers: 'nats://127.0.0.1:4222', token: 's3cret', maxReconnectAttempts: -1 });
   });
