@@ -13,14 +13,14 @@ import {
 import { AMQP_URL } from '../brokers.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 
-/** `${prefix}.count`: 0..9, one value every 30 ms, counting runs; `.tick` and `.sparse`: forever, counting tear-downs. */
+/** `${prefix}.count`: 0..9, one value every 100 ms, counting runs; `.tick` and `.sparse`: forever, counting tear-downs. */
 function streamModule(prefix: string, seen: { runs: number; torndown: number }) {
   @Controller()
   class Streams {
     @MessagePattern(`${prefix}.count`)
     count() {
       seen.runs++;
-      return interval(30).pipe(take(10));
+      return interval(100).pipe(take(10));
     }
     @MessagePattern(`${prefix}.tick`)
     tick() {
