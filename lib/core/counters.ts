@@ -28,6 +28,14 @@ export class RpcCounters<K extends string> {
 export const CLIENT_COUNTERS = [
   /** Replies whose correlation id matched no pending request (unknown, late or duplicate). */
   'repliesDropped',
+  /** Stream frames from a responder or attempt other than the one the stream is bound to. */
+  'streamFramesDropped',
+  /** Stream frames whose sequence number was delivered already (a duplicate from the broker). */
+  'streamFramesDuplicate',
+  /** Streams that restarted from the beginning on a redelivery (`restartStreams`). */
+  'streamsRestarted',
+  /** Cancel messages sent to a server for streams the caller left (unsubscribed, timed out, failed). */
+  'streamCancelsSent',
 ] as const;
 export type ClientCounter = (typeof CLIENT_COUNTERS)[number];
 
@@ -39,5 +47,9 @@ export const SERVER_COUNTERS = [
   'replyAddressesRefused',
   /** Errors of reply-elsewhere handlers (`rpc-reply-mode: event`), logged and not published: the reply address takes results only. */
   'replyElsewhereErrors',
+  /** Streams stopped by their caller's cancel message. */
+  'streamsCancelled',
+  /** Streams stopped because they ran longer than `maxStreamDuration`. */
+  'streamsExpired',
 ] as const;
 export type ServerCounter = (typeof SERVER_COUNTERS)[number];

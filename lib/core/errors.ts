@@ -6,7 +6,9 @@ export type RpcErrorCode =
   | 'RPC_CONNECTION'
   | 'RPC_PAYLOAD_TOO_LARGE'
   | 'RPC_INVALID_PATTERN'
-  | 'RPC_DECODE';
+  | 'RPC_DECODE'
+  | 'RPC_STREAM_RESTARTED'
+  | 'RPC_STREAM_GAP';
 
 const ERROR_BRAND = Symbol.for('nestjs-broker-rpc.error');
 
@@ -51,7 +53,8 @@ export class RpcTimeoutError extends RpcError {
 }
 
 /** Why a remote handler failed: its own `RpcException`, an internal error, no handler, or a body it could not decode. */
-export type RpcRemoteErrorKind = 'exception' | 'internal' | 'no-handler' | 'bad-request' | 'too-large';
+export type RpcRemoteErrorKind =
+  'exception' | 'internal' | 'no-handler' | 'bad-request' | 'too-large' | 'stream-limit';
 
 /** The server answered with an error. `.error` holds what the handler threw through `RpcException`. */
 export class RpcRemoteError<TError = unknown> extends RpcError {
@@ -115,6 +118,37 @@ export class RpcDecodeError extends RpcError {
       'RPC_DECODE',
       `Could not decode the reply for "${pattern}" (correlation id ${correlationId}): ${describeCause(options?.cause)}`,
       options,
+    );
+  }
+}
+
+/**
+ * A stream that had started was handled again (a redelivery after a connection loss, a rebalance or
+ * a dead server): its values would start over. Opt into restarting with `restartStreams`.
+ */
+export class RpcStreamRestartedError extends RpcError {
+  constructor(
+    readonly pattern: string,
+    readonly correlationId: string,
+  ) {
+    super(
+      'RPC_STREAM_RESTARTED',
+      `The stream of "${pattern}" was restarted by a redelivery after it had started (correlation id ${correlationId})`,
+    );
+  }
+}
+
+/** A frame of a stream is missing or arrived out of order; nothing after it is delivered. */
+export class RpcStreamGapError extends RpcError {
+  constructor(
+    readonly pattern: string,
+    readonly correlationId: string,
+    readonly expected: number,
+    readonly received: number,
+  ) {
+    super(
+      'RPC_STREAM_GAP',
+      `The stream of "${pattern}" lost or reordered a frame: expected frame ${expected}, got ${received} (correlation id ${correlationId})`,
     );
   }
 }

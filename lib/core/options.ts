@@ -19,6 +19,11 @@ export interface RpcClientOptions {
   serializer?: PayloadSerializer;
   /** Applied to each reply after decoding. Default: none. */
   deserializer?: PayloadDeserializer;
+  /**
+   * A stream handled again after it started (a redelivery) restarts from its first value instead of
+   * failing with `RpcStreamRestartedError`. Default `false`; `RpcRecordBuilder.restartStream()` per call.
+   */
+  restartStreams?: boolean;
 }
 
 /** Options every server shares, whatever the broker. */
@@ -38,11 +43,18 @@ export interface RpcServerOptions {
    * any address but this server's own request destinations (always refused: a reply loop).
    */
   replyTo?: ReplyToOptions;
+  /**
+   * Milliseconds a handler's stream may run before the server stops it and replies a `stream-limit`
+   * error: a stream whose caller left without a cancel message ends there. `0`: no bound.
+   * Default `DEFAULT_MAX_STREAM_DURATION` (1 h).
+   */
+  maxStreamDuration?: number;
 }
 
 export const DEFAULT_TIMEOUT = 30_000; // thirty seconds
 export const DEFAULT_MAX_CONCURRENCY = 100; // handlers at once per server
 export const DEFAULT_CLOSE_TIMEOUT = 10_000; // ten seconds
+export const DEFAULT_MAX_STREAM_DURATION = 3_600_000; // one hour
 
 /** The longest delay Node's timers honour (about 24.8 days); longer ones would fire at once. */
 export const MAX_TIMEOUT = 2_147_483_647;

@@ -11,6 +11,8 @@ export interface RpcRecordOptions {
   replyTo?: string;
   /** Emit `{ data, headers }` (an `RpcReply`) instead of bare data. */
   withReplyHeaders?: boolean;
+  /** Restart a redelivered stream from its first value instead of failing it (the client's `restartStreams`). */
+  restartStream?: boolean;
   /** Kafka: the message key. */
   key?: string | Uint8Array;
   /** Kafka: the partition. */
@@ -59,6 +61,11 @@ export class RpcRecordBuilder<TData = unknown> {
   }
   withReplyHeaders(on = true): this {
     this.options.withReplyHeaders = on;
+    return this;
+  }
+  /** A stream redelivered after it started restarts from its first value instead of failing. */
+  restartStream(on = true): this {
+    this.options.restartStream = on;
     return this;
   }
   setKey(key: string | Uint8Array): this {

@@ -1,8 +1,14 @@
 import type { Observable } from 'rxjs';
+import type { RpcRemoteErrorKind } from './errors.js';
 
-/** One reply to send: a value (final or with more to come), an end marker, or an error. */
+/**
+ * One reply to send: a value (final or with more to come), an end marker, or an error (`kind` set
+ * when the core itself ends the stream; else the error is classified as a handler's).
+ */
 export type ReplyFrame =
-  { type: 'value'; value: unknown; final: boolean } | { type: 'end' } | { type: 'error'; error: unknown };
+  | { type: 'value'; value: unknown; final: boolean }
+  | { type: 'end' }
+  | { type: 'error'; error: unknown; kind?: RpcRemoteErrorKind };
 
 /**
  * Turns a handler's Observable into reply frames, sent one after another.
@@ -12,17 +18,38 @@ export type ReplyFrame =
  * keeps going, it is flushed as `next` in a microtask (once the synchronous emission is over), so slow streams are
  * not delayed. `eventMode` (reply-elsewhere) sends every value as a final message and no end marker.
  *
+ * `stop` aborted unsubscribes from the stream: nothing more is sent, unless its reason is a frame,
+ * which is sent after the value held back (a stream stopped for its caller is told why).
+ *
  * Resolves once the stream has settled and every frame has been handed to `send`.
  */
 export function streamReplies(
   stream$: Observable<unknown>,
   send: (frame: ReplyFrame) => Promise<void> | void,
   eventMode = false,
+  stop?: AbortSignal,
 ): Promise<void> {
   return new Promise<void>((resolve) => {
     let chain: Promise<void> = Promise.resolve();
     let held: { value: unknown } | undefined;
     let flushScheduled = false;
+    let settled = false;
+    const settle = () => {
+      settled = true;
+      stop?.removeEventListener('abort', onAbort);
+      chain.then(resolve, resolve);
+    };
+    const onAbort = () => {
+      if (settled) return;
+      subscription.unsubscribe();
+      const last = stop!.reason as ReplyFrame | undefined;
+      if (last && typeof last === 'object' && 'type' in last) {
+        flush();
+        enqueue(last);
+      }
+      held = undefined;
+      settle();
+    };
     const enqueue = (frame: ReplyFrame) => {
       chain = chain.then(() => send(frame));
     };
@@ -33,7 +60,7 @@ export function streamReplies(
         held = undefined;
       }
     };
-    stream$.subscribe({
+    const subscription = stream$.subscribe({
       next: (value) => {
         if (eventMode) return enqueue({ type: 'value', value, final: true });
         if (held) enqueue({ type: 'value', value: held.value, final: false });
@@ -46,14 +73,18 @@ export function streamReplies(
       error: (error) => {
         flush();
         enqueue({ type: 'error', error });
-        chain.then(resolve, resolve);
+        settle();
       },
       complete: () => {
         if (held) enqueue({ type: 'value', value: held.value, final: true });
         else if (!eventMode) enqueue({ type: 'end' });
         held = undefined;
-        chain.then(resolve, resolve);
+        settle();
       },
     });
+    if (!settled && stop) {
+      if (stop.aborted) onAbort();
+      else stop.addEventListener('abort', onAbort);
+    }
   });
 }

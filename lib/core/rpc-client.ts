@@ -3,13 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { Observable, type Subscriber } from 'rxjs';
-import { decode, encode } from './codec.js';
+import { CONTENT_TYPE_JSON, decode, encode } from './codec.js';
 import {
   RpcConnectionError,
   RpcDecodeError,
   RpcError,
   RpcRemoteError,
   type RpcRemoteErrorKind,
+  RpcStreamGapError,
+  RpcStreamRestartedError,
   RpcTimeoutError,
 } from './errors.js';
 import { checkTimeout, DEFAULT_TIMEOUT, type RpcClientOptions } from './options.js';
@@ -18,6 +20,7 @@ import { monotonicNow } from './clock.js';
 import { CLIENT_COUNTERS, type ClientCounter, RpcCounters } from './counters.js';
 import { PendingReplies, type PendingRequest } from './pending-replies.js';
 import { RpcRecord, type RpcRecordOptions } from './record-builder.js';
+import { StreamBinding } from './stream-binding.js';
 import type { RpcEvents, RpcStatus } from './status.js';
 import { Headers, type InboundReply, type OutboundMessage, RESERVED_HEADERS, userHeaders } from './wire.js';
 
@@ -31,6 +34,10 @@ export interface OutboundRequest extends OutboundMessage {
 export interface ActiveRequest extends PendingRequest {
   readonly subscriber: Subscriber<unknown>;
   readonly withHeaders: boolean;
+  /** Restart the stream from the beginning on a redelivery instead of failing it. */
+  readonly restartStream: boolean;
+  /** The responder and attempt the stream is bound to, from its first frame with ids. */
+  stream?: StreamBinding;
 }
 
 const NO_OPTIONS: Readonly<RpcRecordOptions> = Object.freeze({});
@@ -148,6 +155,7 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
         timeoutMs: request.options.timeout ?? this.options.timeout ?? DEFAULT_TIMEOUT,
         subscriber: subscriber as Subscriber<unknown>,
         withHeaders: request.options.withReplyHeaders === true,
+        restartStream: request.options.restartStream ?? this.options.restartStreams === true,
         fail: (err) => subscriber.error(err),
       };
       request.correlationId = correlationId;
@@ -160,6 +168,7 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
         );
       return () => {
         this.pending.settle(correlationId);
+        if (entry.stream) this.cancelStreams(entry, true);
       };
     });
   }
@@ -199,6 +208,7 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
       this.logger.debug?.(`Dropped a reply for unknown correlation id ${correlationId}`);
       return;
     }
+    if (!this.admitFrame(entry, reply)) return;
     const errorKind = reply.headers[Headers.error];
     if (errorKind !== undefined) {
       this.pending.settle(correlationId);
@@ -231,6 +241,53 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
       this.pending.settle(correlationId);
       entry.subscriber.next(out);
       entry.subscriber.complete();
+    }
+  }
+
+  /** Applies the stream-binding rule (`stream-binding.ts`) to a reply; false when it is not to be delivered. */
+  private admitFrame(entry: ActiveRequest, reply: InboundReply): boolean {
+    const h = reply.headers;
+    if (!entry.stream && h[Headers.stream] !== 'next' && h[Headers.responder] === undefined) return true;
+    const verdict = (entry.stream ??= new StreamBinding(entry.restartStream)).admit(h);
+    this.cancelStreams(entry, false);
+    switch (verdict.action) {
+      case 'deliver':
+        return true;
+      case 'restart':
+        this.counts.increment('streamsRestarted');
+        return true;
+      case 'drop':
+        this.counts.increment(verdict.why === 'other' ? 'streamFramesDropped' : 'streamFramesDuplicate');
+        return false;
+      case 'fail':
+        this.pending.settle(entry.correlationId);
+        entry.subscriber.error(
+          verdict.why === 'restarted'
+            ? new RpcStreamRestartedError(entry.pattern, entry.correlationId)
+            : new RpcStreamGapError(entry.pattern, entry.correlationId, verdict.expected, verdict.received),
+        );
+        return false;
+    }
+  }
+
+  /** Tells servers to stop the streams this request will not read (all of them once the caller `left`). */
+  private cancelStreams(entry: ActiveRequest, left: boolean): void {
+    const cancels = entry.stream!.takeCancels(left);
+    if (!cancels || !this.publishCancel) return;
+    for (const [attempt, destination] of cancels) {
+      const cancel: OutboundMessage = {
+        destination,
+        body: new Uint8Array(0),
+        contentType: CONTENT_TYPE_JSON,
+        headers: { [Headers.attempt]: attempt },
+        correlationId: entry.correlationId,
+      };
+      try {
+        void Promise.resolve(this.publishCancel(cancel)).catch(() => undefined);
+        this.counts.increment('streamCancelsSent');
+      } catch {
+        // not connected: the server's maxStreamDuration bounds the stream instead
+      }
     }
   }
 
@@ -303,6 +360,8 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
   protected abstract publishRequest(request: OutboundRequest, entry: ActiveRequest): void | Promise<void>;
   /** Publishes an event (no reply expected here; `replyTo` set for reply-elsewhere). */
   protected abstract publishEvent(event: OutboundRequest): Promise<void>;
+  /** Publishes a stream cancel message to the address a server named (`rpc-cancel-to`); optional. */
+  protected publishCancel?(cancel: OutboundMessage): void | Promise<void>;
 }
 
 function safeDecode(reply: InboundReply): unknown {

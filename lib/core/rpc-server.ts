@@ -10,6 +10,7 @@ import { RpcConnectionError, RpcError, type RpcRemoteErrorKind } from './errors.
 import {
   DEFAULT_CLOSE_TIMEOUT,
   DEFAULT_MAX_CONCURRENCY,
+  DEFAULT_MAX_STREAM_DURATION,
   checkTimeout,
   type RpcServerOptions,
 } from './options.js';
@@ -19,6 +20,7 @@ import { quote } from './log-throttle.js';
 import { ReplyPolicy, type ReplyMode } from './reply-policy.js';
 import { type ReplyFrame, streamReplies } from './reply-stream.js';
 import type { RpcContext } from './rpc-context.js';
+import { RunningStreams } from './running-streams.js';
 import { describe } from './rpc-client.js';
 import type { RpcEvents, RpcStatus } from './status.js';
 import { type HeaderMap, Headers, type InboundMessage, type OutboundMessage, userHeaders } from './wire.js';
@@ -63,6 +65,8 @@ export abstract class RpcServer<
   protected readonly counts = new RpcCounters<ServerCounter>(SERVER_COUNTERS);
   private readonly replyPolicy: ReplyPolicy;
   private requestDestinations?: ReadonlySet<string>;
+  /** Streams in flight: frame stamps, cancel messages (`streams.cancel`), `maxStreamDuration`. */
+  protected readonly streams = new RunningStreams(this.counts);
   private closing?: Promise<void>;
   private starting?: Promise<void>;
   /** Whether processing hooks were set (Nest 12); until then messages skip them. */
@@ -71,6 +75,7 @@ export abstract class RpcServer<
   constructor(options: TOptions) {
     super();
     checkTimeout('closeTimeout', options?.closeTimeout);
+    checkTimeout('maxStreamDuration', options?.maxStreamDuration);
     this.options = { ...options };
     this.limit = new ConcurrencyLimit(this.options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY);
     this.replyPolicy = new ReplyPolicy(
@@ -235,7 +240,16 @@ export abstract class RpcServer<
       return 'handled';
     }
     const eventMode = message.headers[Headers.replyMode] === 'event';
-    await streamReplies(stream$, (frame) => this.sendFrame(message, context, frame), eventMode);
+    const run = this.streams.start(
+      message,
+      eventMode,
+      this.options.maxStreamDuration ?? DEFAULT_MAX_STREAM_DURATION,
+    );
+    try {
+      await streamReplies(stream$, (frame) => this.sendFrame(message, context, frame), eventMode, run.signal);
+    } finally {
+      run.end();
+    }
     return 'handled';
   }
 
@@ -254,7 +268,10 @@ export abstract class RpcServer<
   }
 
   private async sendFrame(message: InboundMessage, context: TContext, frame: ReplyFrame): Promise<void> {
-    if (frame.type === 'error') return this.replyError(message, context, ...this.classify(frame.error));
+    if (frame.type === 'error')
+      return frame.kind
+        ? this.replyError(message, context, frame.kind, frame.error)
+        : this.replyError(message, context, ...this.classify(frame.error));
     const headers: HeaderMap = {};
     let reply: OutboundMessage;
     if (frame.type === 'end') {
@@ -314,10 +331,12 @@ export abstract class RpcServer<
   }
 
   private async publish(reply: OutboundMessage, message: InboundMessage, context: TContext, isError = false) {
+    this.streams.stamp(message, reply.headers);
     try {
       await this.publishReply(reply, message, context);
     } catch (err) {
       if (!isError && RpcError.is(err, 'RPC_PAYLOAD_TOO_LARGE')) {
+        this.streams.retract(message);
         return this.replyError(message, context, 'too-large', { status: 'error', message: err.message });
       }
       this.counts.increment('replyPublishFailures');

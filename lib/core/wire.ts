@@ -17,6 +17,14 @@ export const Headers = {
   stream: 'rpc-stream',
   /** On a request: `event` asks the server to publish each result as a plain event to the reply address. */
   replyMode: 'rpc-reply-mode',
+  /** On stream replies: who answers (one id per delivery target: NATS subscription, RabbitMQ queue, Kafka group). */
+  responder: 'rpc-responder',
+  /** On stream replies: one id per handling of the request; a redelivery is a new attempt. */
+  attempt: 'rpc-attempt',
+  /** On stream replies: the frame's position in its attempt, a decimal from 0. */
+  seq: 'rpc-seq',
+  /** On stream `next` replies: where the caller may send a cancel message (absent: the server takes none). */
+  cancelTo: 'rpc-cancel-to',
 } as const;
 
 export type StreamMarker = 'next' | 'end';
@@ -34,6 +42,11 @@ export interface InboundMessage {
   contentType?: string;
   correlationId?: string;
   replyTo?: string;
+  /**
+   * Who answers, as the broker delivers: deliveries with the same responder are attempts of one
+   * request (a redelivery), different responders are fan-out. Default: the server instance.
+   */
+  responder?: string;
 }
 
 /** A message the core asks an adapter to publish: a request, an event, or a reply. */

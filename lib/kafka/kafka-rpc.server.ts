@@ -1,6 +1,7 @@
 import { DEFAULT_MAX_CONCURRENCY } from '../core/options.js';
 import { describe } from '../core/rpc-client.js';
 import { RpcServer, type Route } from '../core/rpc-server.js';
+import { responderId } from '../core/stream-binding.js';
 import { Headers, type InboundMessage, type OutboundMessage } from '../core/wire.js';
 import type {
   Assignment,
@@ -48,6 +49,7 @@ export interface KafkaServerHandles {
 export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcContext> {
   private readonly groupId: string;
   private readonly maxInFlight: number;
+  private readonly responder: string;
   private producing?: KafkaProducing;
   private consumer?: DriverConsumer;
   private topics: string[] = [];
@@ -78,6 +80,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     checkPositiveInt('maxInFlightPerPartition', options.maxInFlightPerPartition);
     checkPositiveInt('topics.numPartitions', options.topics?.numPartitions);
     this.groupId = options.consumer?.groupId || clientIdOf(options);
+    this.responder = responderId('kafka', this.groupId);
     this.maxInFlight =
       options.maxInFlightPerPartition ??
       DEFAULT_KAFKA_IN_FLIGHT_FACTOR * (options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY);
@@ -259,6 +262,8 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
       contentType: record.headers[Headers.contentType],
       correlationId: route.correlationId,
       replyTo: route.replyTo,
+      // a group delivers each record to one member: a second answer from the group is a redelivery
+      responder: this.responder,
     };
     await this.dispatch(message, new KafkaRpcContext([message, record]));
     if (window.finish(offset)) this.scheduleCommit();

@@ -1,7 +1,7 @@
 import { connect, createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { RpcConnectionError, RpcNoRespondersError } from '../core/errors.js';
 import { type ActiveRequest, type OutboundRequest, RpcClient } from '../core/rpc-client.js';
-import { Headers } from '../core/wire.js';
+import { Headers, type OutboundMessage } from '../core/wire.js';
 import { readHeaders, writeHeaders } from './nats-headers.js';
 import { publish } from './nats-publish.js';
 import { natsConnectionOptions, type NatsRpcClientOptions } from './nats-rpc.options.js';
@@ -83,6 +83,14 @@ export class NatsRpcClient extends RpcClient<NatsRpcClientOptions> {
     publish(nc, event.destination, event.body, {
       ...(event.replyTo ? { reply: event.replyTo } : {}),
       headers: writeHeaders(event.headers, event.contentType),
+    });
+  }
+
+  protected override publishCancel(cancel: OutboundMessage): void {
+    const nc = this.nc;
+    if (!nc) throw new RpcConnectionError('The connection is closed');
+    publish(nc, cancel.destination, cancel.body, {
+      headers: writeHeaders(cancel.headers, cancel.contentType),
     });
   }
 

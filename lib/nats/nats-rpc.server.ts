@@ -1,5 +1,12 @@
-import { connect, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import {
+  connect,
+  createInbox,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from '@nats-io/transport-node';
 import { RpcServer, type Route } from '../core/rpc-server.js';
+import { responderId } from '../core/stream-binding.js';
 import { Headers, type InboundMessage, type OutboundMessage } from '../core/wire.js';
 import { readHeaders, writeHeaders } from './nats-headers.js';
 import { publish } from './nats-publish.js';
@@ -34,7 +41,17 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
     this.nc = nc;
     try {
       watchStatus(nc, (status, ...args) => this.emitStatus(status, ...args));
-      for (const route of routes) {
+      // Callers cancel streams here; it lives until the connection closes, so streams can be cancelled while closing.
+      const cancelTo = createInbox();
+      nc.subscribe(cancelTo, {
+        callback: (err, msg) => {
+          if (!err) this.streams.cancel(msg.headers?.get(Headers.attempt) || undefined);
+        },
+      });
+      this.streams.cancelTo = cancelTo;
+      for (const [index, route] of routes.entries()) {
+        // Each subscription is its own delivery target: with `queue: false` every one of them answers.
+        const responder = responderId(this.streams.instance, String(index));
         const queue = this.queueOf(route);
         this.subscriptions.push(
           nc.subscribe(route.destination, {
@@ -42,7 +59,7 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
             callback: (err, msg) => {
               if (err)
                 return this.logger.error(`Subscription to "${route.destination}" failed: ${err.message}`);
-              void this.onMessage(route, msg);
+              void this.onMessage(route, msg, responder);
             },
           }),
         );
@@ -86,7 +103,7 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
     return this.requestSubjects.some((subject) => subjectMatches(subject, address));
   }
 
-  private onMessage(route: Route, msg: Msg): Promise<void> {
+  private onMessage(route: Route, msg: Msg, responder: string): Promise<void> {
     const headers = readHeaders(msg.headers);
     const message: InboundMessage = {
       destination: msg.subject,
@@ -100,6 +117,7 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
         headers[Headers.correlationId] ??
         (headers[Headers.replyMode] === 'event' ? undefined : lastToken(msg.reply)),
       replyTo: msg.reply || undefined,
+      responder,
     };
     return this.dispatch(message, new NatsRpcContext([message, msg]));
   }

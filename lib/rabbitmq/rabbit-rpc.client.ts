@@ -10,6 +10,7 @@ import { RpcConnectionError, RpcNoRespondersError, RpcPayloadTooLargeError } fro
 import { DEFAULT_TIMEOUT } from '../core/options.js';
 import { afterAtLeast, monotonicNow } from '../core/clock.js';
 import { type ActiveRequest, type OutboundRequest, RpcClient } from '../core/rpc-client.js';
+import type { OutboundMessage } from '../core/wire.js';
 import { RabbitSession } from './rabbit-connection.js';
 import { readHeaders, shortString, toBuffer } from './rabbit-headers.js';
 import {
@@ -97,6 +98,15 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
     };
     if (this.session.gate.open) send();
     else await this.publishWhenOpen(send, event);
+  }
+
+  protected override publishCancel(cancel: OutboundMessage): void {
+    // the default exchange routes it to the server's private cancel queue; gone with the server, it is dropped
+    this.requireChannel().publish('', cancel.destination, toBuffer(cancel.body), {
+      contentType: cancel.contentType,
+      headers: cancel.headers,
+      ...(cancel.correlationId !== undefined ? { correlationId: cancel.correlationId } : {}),
+    });
   }
 
   private sendRequest(request: OutboundRequest, entry: ActiveRequest): void {

@@ -2,6 +2,7 @@ import type { Channel, ChannelModel, ConsumeMessage, Options, RecoveringChannelM
 import { RpcConnectionError, RpcPayloadTooLargeError } from '../core/errors.js';
 import type { ReplyMode } from '../core/reply-policy.js';
 import { type DispatchOutcome, type Route, RpcServer } from '../core/rpc-server.js';
+import { responderId } from '../core/stream-binding.js';
 import { Headers, type InboundMessage, type OutboundMessage } from '../core/wire.js';
 import { RabbitSession } from './rabbit-connection.js';
 import { readHeaders, shortString, toBuffer } from './rabbit-headers.js';
@@ -28,6 +29,8 @@ interface ConsumedQueue {
   router?: RoutingTable;
   bindings: string[];
   deadLetter: boolean;
+  /** Stream responder id: a queue delivers each message to one consumer, so a second answer is a redelivery. */
+  responder: string;
 }
 
 /**
@@ -47,6 +50,8 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
   private readonly exchange?: ResolvedExchange;
   private readonly maxMessageSize: number;
   private readonly noAck: boolean;
+  /** Requests in flight per channel: when it closes they are requeued, and their streams stop. */
+  private readonly inFlight = new WeakMap<Channel, Set<InboundMessage>>();
 
   constructor(options: RabbitRpcServerOptions = {}) {
     super(options);
@@ -167,6 +172,7 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
           router,
           bindings,
           deadLetter: hasDeadLetterExchange(base),
+          responder: responderId('rabbitmq', this.options.serviceQueue!),
         },
       ];
     }
@@ -189,6 +195,7 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
         pattern: route.pattern,
         bindings: [],
         deadLetter: hasDeadLetterExchange(options),
+        responder: responderId('rabbitmq', route.destination),
       });
     }
     return [...byName.values()];
@@ -203,8 +210,21 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
     const ch = await model.createChannel();
     ch.on('error', (err: Error) => this.logger.debug?.(`Channel error: ${err.message}`));
     ch.on('drain', () => this.session.gate.drain());
-    ch.on('close', () => this.session.channelClosed(ch, model, () => this.dropChannel()));
+    ch.on('close', () => {
+      for (const message of this.inFlight.get(ch) ?? []) this.streams.stop(message);
+      this.session.channelClosed(ch, model, () => this.dropChannel());
+    });
     if (!this.noAck) await ch.prefetch(this.options.prefetch ?? DEFAULT_RABBIT_PREFETCH); // no-ack consumers ignore it
+    // Callers cancel streams through this private queue (new at every connection, as its name).
+    const cancel = await ch.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
+    await ch.consume(
+      cancel.queue,
+      (msg) => msg && this.streams.cancel(readHeaders(msg.properties.headers)[Headers.attempt]),
+      {
+        noAck: true,
+      },
+    );
+    this.streams.cancelTo = cancel.queue;
     this.session.adopt(ch);
     if (!this.intake) return;
     const consumers: Array<{ channel: Channel; tag: string }> = [];
@@ -242,10 +262,18 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
       contentType: props.contentType || undefined,
       correlationId: shortString(props.correlationId),
       replyTo: shortString(props.replyTo),
+      responder: queue.responder,
     };
     const ctx = new RabbitRpcContext([message, msg], ch, this.noAck, this.warnDropped);
     const done = this.dispatchWithOutcome(message, ctx);
-    if (!this.noAck) void done.then((outcome) => this.settle(ch, queue, ctx, outcome));
+    if (this.noAck) return;
+    let inFlight = this.inFlight.get(ch);
+    if (!inFlight) this.inFlight.set(ch, (inFlight = new Set()));
+    inFlight.add(message);
+    void done.then((outcome) => {
+      inFlight.delete(message);
+      this.settle(ch, queue, ctx, outcome);
+    });
   }
 
   /**

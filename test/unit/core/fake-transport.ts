@@ -52,6 +52,9 @@ export class FakeClient extends RpcClient<RpcClientOptions> {
   protected async publishEvent(event: OutboundRequest): Promise<void> {
     this.broker.deliver(event);
   }
+  protected override publishCancel(cancel: OutboundMessage): void {
+    this.broker.deliver(cancel);
+  }
 }
 
 export class FakeServer extends RpcServer<RpcServerOptions> {
@@ -68,9 +71,20 @@ export class FakeServer extends RpcServer<RpcServerOptions> {
   unwrap<T>(): T {
     return this.broker as T;
   }
+  /** Set to false for a server that takes no cancel messages (Kafka's case). */
+  takesCancels = true;
+  /** Running streams, for tests. */
+  get streamCount(): number {
+    return this.streams.size;
+  }
   protected async startTransport(routes: Route[]): Promise<void> {
     this.onStart?.();
     await this.startGate;
+    if (this.takesCancels) {
+      const cancelTo = `cancel.${this.streams.instance}`;
+      this.streams.cancelTo = cancelTo;
+      this.broker.routes.set(cancelTo, (msg) => this.streams.cancel(msg.headers['rpc-attempt']));
+    }
     for (const route of routes) {
       this.broker.routes.set(route.destination, (msg) => {
         const inbound: InboundMessage = { ...msg, pattern: route.pattern };

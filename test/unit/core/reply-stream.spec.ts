@@ -67,4 +67,32 @@ describe('streamReplies', () => {
     });
     expect(out).toEqual([1, 2, 3]);
   });
+
+  it('stops at an abort: unsubscribes from the stream and sends nothing more', async () => {
+    const subject = new Subject<number>();
+    const stop = new AbortController();
+    const out: ReplyFrame[] = [];
+    const done = streamReplies(subject, (f) => void out.push(f), false, stop.signal);
+    subject.next(1);
+    await new Promise((r) => setImmediate(r));
+    subject.next(2);
+    stop.abort();
+    await done;
+    expect(subject.observed).toBe(false);
+    expect(out).toEqual([{ type: 'value', value: 1, final: false }]);
+  });
+
+  it('sends the held value and then the frame an abort gives as its reason', async () => {
+    const subject = new Subject<number>();
+    const stop = new AbortController();
+    const out: ReplyFrame[] = [];
+    const done = streamReplies(subject, (f) => void out.push(f), false, stop.signal);
+    subject.next(1);
+    stop.abort({ type: 'error', kind: 'stream-limit', error: 'too long' } satisfies ReplyFrame);
+    await done;
+    expect(out).toEqual([
+      { type: 'value', value: 1, final: false },
+      { type: 'error', kind: 'stream-limit', error: 'too long' },
+    ]);
+  });
 });
