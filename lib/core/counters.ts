@@ -28,6 +28,8 @@ export class RpcCounters<K extends string> {
 export const CLIENT_COUNTERS = [
   /** Replies whose correlation id matched no pending request (unknown, late or duplicate). */
   'repliesDropped',
+  /** Requests that timed out or were unsubscribed while waiting for a blocked connection (RabbitMQ); never published. */
+  'requestsDroppedUnsent',
 ] as const;
 export type ClientCounter = (typeof CLIENT_COUNTERS)[number];
 
@@ -35,5 +37,9 @@ export type ClientCounter = (typeof CLIENT_COUNTERS)[number];
 export const SERVER_COUNTERS = [
   /** Replies the broker refused or that could not be published. */
   'replyPublishFailures',
+  /** Requests refused at once with an `overloaded` error, or events dropped, because `maxQueued` already waited (NATS, RabbitMQ `noAck`). */
+  'requestsRefused',
+  /** Times a Kafka partition was paused because the server held `maxConcurrency + maxQueued` requests. */
+  'partitionsPausedFull',
 ] as const;
 export type ServerCounter = (typeof SERVER_COUNTERS)[number];

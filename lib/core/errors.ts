@@ -49,8 +49,12 @@ export class RpcTimeoutError extends RpcError {
   }
 }
 
-/** Why a remote handler failed: its own `RpcException`, an internal error, no handler, or a body it could not decode. */
-export type RpcRemoteErrorKind = 'exception' | 'internal' | 'no-handler' | 'bad-request' | 'too-large';
+/**
+ * Why a remote handler failed: its own `RpcException`, an internal error, no handler, a body it could
+ * not decode, a reply too large, or a server too busy to queue the request (`overloaded`, try later).
+ */
+export type RpcRemoteErrorKind =
+  'exception' | 'internal' | 'no-handler' | 'bad-request' | 'too-large' | 'overloaded';
 
 /** The server answered with an error. `.error` holds what the handler threw through `RpcException`. */
 export class RpcRemoteError<TError = unknown> extends RpcError {

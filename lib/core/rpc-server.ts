@@ -10,6 +10,7 @@ import { RpcConnectionError, RpcError, type RpcRemoteErrorKind } from './errors.
 import {
   DEFAULT_CLOSE_TIMEOUT,
   DEFAULT_MAX_CONCURRENCY,
+  DEFAULT_MAX_QUEUED,
   checkTimeout,
   type RpcServerOptions,
 } from './options.js';
@@ -63,12 +64,17 @@ export abstract class RpcServer<
   private starting?: Promise<void>;
   /** Whether processing hooks were set (Nest 12); until then messages skip them. */
   private hooked = false;
+  /** Refusing messages since the last one that found room (logged once per overload). */
+  private overloaded = false;
 
   constructor(options: TOptions) {
     super();
     checkTimeout('closeTimeout', options?.closeTimeout);
     this.options = { ...options };
-    this.limit = new ConcurrencyLimit(this.options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY);
+    this.limit = new ConcurrencyLimit(
+      this.options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+      this.options.maxQueued ?? DEFAULT_MAX_QUEUED,
+    );
   }
 
   async listen(callback: (err?: unknown, ...optionalParams: unknown[]) => void): Promise<void> {
@@ -144,6 +150,37 @@ export abstract class RpcServer<
         );
         return 'handled' as const;
       });
+  }
+
+  /**
+   * `dispatchWithOutcome`, except that a message arriving while `maxQueued` others wait is refused at
+   * once: a request gets an `overloaded` error reply, an event is dropped; both are counted in
+   * `requestsRefused`. For brokers that neither hold messages back nor redeliver them (core NATS,
+   * RabbitMQ with `noAck`), where waiting without a bound would grow the heap without one.
+   */
+  protected dispatchOrRefuse(message: InboundMessage, context: TContext): Promise<DispatchOutcome> {
+    if (!this.limit.full) {
+      this.overloaded = false;
+      return this.dispatchWithOutcome(message, context);
+    }
+    return this.refuse(message, context);
+  }
+
+  private async refuse(message: InboundMessage, context: TContext): Promise<DispatchOutcome> {
+    this.counts.increment('requestsRefused');
+    if (!this.overloaded) {
+      this.overloaded = true; // one line per overload, not one per refused message
+      this.logger.warn(
+        `Overloaded: ${this.limit.maxQueued} requests wait for a handler; refusing more (counter requestsRefused)`,
+      );
+    }
+    const handler = this.messageHandlers.get(message.pattern);
+    if (message.replyTo === undefined || handler?.isEventHandler === true) return 'rejected';
+    await this.replyError(message, context, 'overloaded', {
+      status: 'error',
+      message: `The server is overloaded (${this.limit.maxQueued} requests wait for a handler); try again later`,
+    });
+    return 'handled';
   }
 
   override setOnProcessingStartHook(hook: Parameters<Server['setOnProcessingStartHook']>[0]): void {

@@ -57,6 +57,7 @@ export interface KafkaRpcServerOptions extends RpcServerOptions {
   /**
    * Requests per partition taken but not yet committable (waiting for a handler slot, running, or
    * finished behind a slower earlier one). Past it the partition is paused until the oldest finishes.
+   * Over all partitions, `maxConcurrency + maxQueued` requests held pause them too.
    * Default: `DEFAULT_KAFKA_IN_FLIGHT_FACTOR` × `maxConcurrency`.
    */
   maxInFlightPerPartition?: number;

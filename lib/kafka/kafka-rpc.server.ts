@@ -53,6 +53,8 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
   private topics: string[] = [];
   private patternOf = new Map<string, string>();
   private readonly windows = new Map<string, PartitionWindow>();
+  /** Partitions paused because they, or the whole server, hold as many requests as allowed. */
+  private readonly pausedWindows = new Set<PartitionWindow>();
   /**
    * The partitions the group had never committed when this server started, with their end offsets
    * read then. An entry goes once a committed offset is seen for its partition.
@@ -236,8 +238,10 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     for (const record of records) {
       const offset = Number(record.offset);
       if (!window.isTaken(offset)) {
-        if (window.size >= this.maxInFlight) {
+        if (window.size >= this.maxInFlight || this.limit.load >= this.limit.capacity) {
+          if (window.size < this.maxInFlight) this.counts.increment('partitionsPausedFull');
           window.paused = true;
+          this.pausedWindows.add(window);
           this.consumer?.pause(topic, [partition]);
           break;
         }
@@ -262,9 +266,22 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     };
     await this.dispatch(message, new KafkaRpcContext([message, record]));
     if (window.finish(offset)) this.scheduleCommit();
-    if (window.paused && !window.revoked && !this.stopping && window.size < this.maxInFlight) {
-      window.paused = false;
-      this.consumer?.resume(window.topic, [window.partition]);
+    if (this.pausedWindows.size > 0) this.resumePaused();
+  }
+
+  /**
+   * Resumes paused partitions that may take again: below their own in-flight bound, and with the
+   * server at most half full (so that a freed slot does not refetch every partition for one record).
+   */
+  private resumePaused(): void {
+    if (this.stopping || this.limit.load > this.limit.capacity / 2) return;
+    for (const window of this.pausedWindows) {
+      if (window.revoked) this.pausedWindows.delete(window);
+      else if (window.size < this.maxInFlight) {
+        window.paused = false;
+        this.pausedWindows.delete(window);
+        this.consumer?.resume(window.topic, [window.partition]);
+      }
     }
   }
 

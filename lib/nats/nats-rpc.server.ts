@@ -77,7 +77,7 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
     });
   }
 
-  private onMessage(route: Route, msg: Msg): Promise<void> {
+  private onMessage(route: Route, msg: Msg): Promise<unknown> {
     const headers = readHeaders(msg.headers);
     const message: InboundMessage = {
       destination: msg.subject,
@@ -92,7 +92,8 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
         (headers[Headers.replyMode] === 'event' ? undefined : lastToken(msg.reply)),
       replyTo: msg.reply || undefined,
     };
-    return this.dispatch(message, new NatsRpcContext([message, msg]));
+    // Core NATS neither holds messages back nor redelivers them: beyond maxQueued, refuse at once.
+    return this.dispatchOrRefuse(message, new NatsRpcContext([message, msg]));
   }
 
   private queueOf(route: Route): string | undefined {

@@ -33,8 +33,6 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
   private replyTo = DIRECT_REPLY_TO;
   private readonly exchange?: ResolvedExchange;
   private readonly maxMessageSize: number;
-  /** Why the broker blocks the connection (its resource alarm), while it does. */
-
   constructor(options: RabbitRpcClientOptions = {}) {
     super(options);
     checkPositiveInteger('maxMessageSize', options.maxMessageSize);
@@ -76,9 +74,31 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
   protected publishRequest(request: OutboundRequest, entry: ActiveRequest): void | Promise<void> {
     this.checkSize(request);
     if (this.session.gate.open) return this.sendRequest(request, entry);
-    return this.publishWhenOpen(() => {
-      if (this.pending.get(entry.correlationId) === entry) this.sendRequest(request, entry);
+    return this.sendWhenOpen(request, entry);
+  }
+
+  /**
+   * Waits while the channel's buffer is full or the connection blocked, then sends; gives up as soon
+   * as the request is over (timed out, unsubscribed, failed), so that a long alarm does not keep the
+   * body and subscriber of every request that timed out meanwhile.
+   */
+  private async sendWhenOpen(request: OutboundRequest, entry: ActiveRequest): Promise<void> {
+    const gate = this.session.gate;
+    let over = false;
+    let cancel: (() => void) | undefined;
+    entry.subscriber.add(() => {
+      over = true;
+      cancel?.();
     });
+    while (!gate.open && !over) {
+      this.requireChannel();
+      const wait = gate.cancellableWait();
+      cancel = wait.cancel;
+      await wait.promise;
+    }
+    cancel = undefined;
+    if (over) this.counts.increment('requestsDroppedUnsent');
+    else if (this.pending.get(entry.correlationId) === entry) this.sendRequest(request, entry);
   }
 
   protected async publishEvent(event: OutboundRequest): Promise<void> {
@@ -119,12 +139,12 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
   }
 
   /**
-   * Waits while the channel's buffer is full or the connection blocked, then sends. An event (`bounded`)
-   * waits at most its timeout (`0`: for ever): a resource alarm can block the connection indefinitely,
-   * and nothing else would end the wait. A request needs no bound: its own timeout fails it.
+   * Waits while the channel's buffer is full or the connection blocked, then sends an event. It waits
+   * at most its timeout (`0`: for ever): a resource alarm can block the connection indefinitely, and
+   * nothing else would end the wait.
    */
-  private async publishWhenOpen(send: () => void, bounded?: OutboundRequest): Promise<void> {
-    const timeoutMs = bounded ? (bounded.options.timeout ?? this.options.timeout ?? DEFAULT_TIMEOUT) : 0;
+  private async publishWhenOpen(send: () => void, bounded: OutboundRequest): Promise<void> {
+    const timeoutMs = bounded.options.timeout ?? this.options.timeout ?? DEFAULT_TIMEOUT;
     let cancel: (() => void) | undefined;
     let timedOut = false;
     const expired =
@@ -145,7 +165,7 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
             ? `the broker blocks the connection (${this.session.gate.blockedReason ?? 'resource alarm'})`
             : "the channel's write buffer stayed full";
           throw new RpcConnectionError(
-            `Could not publish to "${bounded!.destination}" within ${timeoutMs} ms: ${why}`,
+            `Could not publish to "${bounded.destination}" within ${timeoutMs} ms: ${why}`,
           );
         }
       }

@@ -225,7 +225,8 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
       replyTo: shortString(props.replyTo),
     };
     const ctx = new RabbitRpcContext([message, msg], ch, this.noAck, this.warnDropped);
-    const done = this.dispatchWithOutcome(message, ctx);
+    // With acks, prefetch bounds what the broker pushes; with noAck nothing does, so refuse beyond maxQueued.
+    const done = this.noAck ? this.dispatchOrRefuse(message, ctx) : this.dispatchWithOutcome(message, ctx);
     if (!this.noAck) void done.then((outcome) => this.settle(ch, queue, ctx, outcome));
   }
 
