@@ -41,5 +41,11 @@ export const SERVER_COUNTERS = [
   'requestsRefused',
   /** Times a Kafka partition was paused because the server held `maxConcurrency + maxQueued` requests. */
   'partitionsPausedFull',
+  /** Event handlers (and handlers of messages without a reply address) that threw or errored. */
+  'eventsFailed',
+  /** Failed events handed back for another attempt (RabbitMQ quorum queue requeue, Kafka re-produce). */
+  'eventsRetried',
+  /** Failed events sent to a dead-letter exchange (RabbitMQ) or topic (Kafka); the others were dropped. */
+  'eventsDeadLettered',
 ] as const;
 export type ServerCounter = (typeof SERVER_COUNTERS)[number];

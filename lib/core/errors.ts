@@ -5,7 +5,8 @@ export type RpcErrorCode =
   | 'RPC_NO_RESPONDERS'
   | 'RPC_CONNECTION'
   | 'RPC_PAYLOAD_TOO_LARGE'
-  | 'RPC_INVALID_PATTERN';
+  | 'RPC_INVALID_PATTERN'
+  | 'RPC_NOT_CONFIRMED';
 
 const ERROR_BRAND = Symbol.for('nestjs-broker-rpc.error');
 
@@ -104,5 +105,20 @@ export class RpcPayloadTooLargeError extends RpcError {
 export class RpcInvalidPatternError extends RpcError {
   constructor(message: string) {
     super('RPC_INVALID_PATTERN', message);
+  }
+}
+
+/**
+ * The broker did not confirm an event: it refused it (`nack`), the channel closed before the confirm
+ * (it may or may not have the event), or no confirm came within the emit's timeout.
+ */
+export class RpcNotConfirmedError extends RpcError {
+  constructor(
+    readonly pattern: string,
+    readonly reason: 'nacked' | 'lost' | 'timeout',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('RPC_NOT_CONFIRMED', message, options);
   }
 }

@@ -36,9 +36,10 @@ export interface Route {
 /**
  * What `dispatch` did with a message: `rejected` when it could not be handled and no error reply
  * went out (undecodable, or no handler, and no reply address), so an adapter may dead-letter it;
- * `handled` otherwise (replied, or ran an event handler, whatever its outcome).
+ * `failed` when a handler that sends no reply (an event's) threw or errored, so an adapter may retry
+ * or dead-letter it (logged and counted in `eventsFailed` already); `handled` otherwise.
  */
-export type DispatchOutcome = 'handled' | 'rejected';
+export type DispatchOutcome = 'handled' | 'rejected' | 'failed';
 
 type ProcessingStartHook = (transportId: unknown, context: unknown, done: () => Promise<void>) => void;
 
@@ -242,10 +243,7 @@ export abstract class RpcServer<
       await this.replyError(message, context, 'bad-request', { status: 'error', message: text });
       return 'handled';
     }
-    if (!expectsReply) {
-      await this.runWithoutReply(handler, message, data, context);
-      return 'handled';
-    }
+    if (!expectsReply) return this.runWithoutReply(handler, message, data, context);
 
     let stream$: Observable<unknown>;
     try {
@@ -264,12 +262,15 @@ export abstract class RpcServer<
     message: InboundMessage,
     data: unknown,
     context: TContext,
-  ) {
+  ): Promise<DispatchOutcome> {
     try {
       const result = await handler(data, context);
       await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+      return 'handled';
     } catch (err) {
+      this.counts.increment('eventsFailed');
       this.logger.error(`Handler for "${message.destination}" failed: ${describe(err)}`);
+      return 'failed';
     }
   }
 

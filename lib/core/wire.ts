@@ -17,6 +17,8 @@ export const Headers = {
   stream: 'rpc-stream',
   /** On a request: `event` asks the server to publish each result as a plain event to the reply address. */
   replyMode: 'rpc-reply-mode',
+  /** On an event retried or dead-lettered by a Kafka server: how many times its handler failed so far. */
+  retryCount: 'rpc-retry-count',
 } as const;
 
 export type StreamMarker = 'next' | 'end';

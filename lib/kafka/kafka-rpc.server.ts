@@ -17,6 +17,7 @@ import {
   checkPositiveInt,
   clientIdOf,
   DEFAULT_KAFKA_HEARTBEAT_INTERVAL,
+  DEFAULT_KAFKA_EVENT_RETRIES,
   DEFAULT_KAFKA_IN_FLIGHT_FACTOR,
   DEFAULT_KAFKA_REQUEST_PARTITIONS,
   DEFAULT_KAFKA_SERVER_MAX_WAIT,
@@ -27,6 +28,7 @@ import {
 import { checkTopicName, ensureTopics } from './kafka-topics.js';
 import { createKafkajsDriver } from './kafkajs-driver.js';
 import { PartitionWindow } from './partition-window.js';
+import { failedEventRecord } from './kafka-event-policy.js';
 
 const EMPTY = new Uint8Array(0);
 const COMMIT_RETRY_MS = 250;
@@ -48,6 +50,7 @@ export interface KafkaServerHandles {
 export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcContext> {
   private readonly groupId: string;
   private readonly maxInFlight: number;
+  private readonly eventRetries: number;
   private producing?: KafkaProducing;
   private consumer?: DriverConsumer;
   private topics: string[] = [];
@@ -79,6 +82,13 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     if (!options?.client?.brokers?.length) throw new TypeError('KafkaRpcServer needs client.brokers');
     checkPositiveInt('maxInFlightPerPartition', options.maxInFlightPerPartition);
     checkPositiveInt('topics.numPartitions', options.topics?.numPartitions);
+    if (
+      options.eventRetries !== undefined &&
+      !(Number.isInteger(options.eventRetries) && options.eventRetries >= 0)
+    )
+      throw new RangeError(`eventRetries must be an integer >= 0, got ${options.eventRetries}`);
+    if (options.deadLetterTopic !== undefined) checkTopicName(options.deadLetterTopic, 'deadLetterTopic');
+    this.eventRetries = options.eventRetries ?? DEFAULT_KAFKA_EVENT_RETRIES;
     this.groupId = options.consumer?.groupId || clientIdOf(options);
     this.maxInFlight =
       options.maxInFlightPerPartition ??
@@ -108,10 +118,11 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
       await producer.connect();
       if (this.topics.length === 0) return;
       const topicOptions = this.options.topics ?? {};
+      const dlt = this.options.deadLetterTopic;
       await ensureTopics(
         driver,
         admin,
-        this.topics.map((topic) => ({
+        [...this.topics, ...(dlt !== undefined && !this.patternOf.has(dlt) ? [dlt] : [])].map((topic) => ({
           topic,
           numPartitions: topicOptions.numPartitions ?? DEFAULT_KAFKA_REQUEST_PARTITIONS,
           replicationFactor: topicOptions.replicationFactor ?? -1,
@@ -264,9 +275,30 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
       correlationId: route.correlationId,
       replyTo: route.replyTo,
     };
-    await this.dispatch(message, new KafkaRpcContext([message, record]));
+    const outcome = await this.dispatchWithOutcome(message, new KafkaRpcContext([message, record]));
+    if (outcome === 'failed') await this.onEventFailed(record);
     if (window.finish(offset)) this.scheduleCommit();
     if (this.pausedWindows.size > 0) this.resumePaused();
+  }
+
+  /** Retries or dead-letters a failed event (`failedEventRecord`); produced before its offset is committed. */
+  private async onEventFailed(record: KafkaRecord): Promise<void> {
+    const next = failedEventRecord(record, this.eventRetries, this.options.deadLetterTopic);
+    const where = `"${record.topic}" partition ${record.partition} offset ${record.offset}`;
+    if (next.action === 'drop') {
+      this.logger.warn(
+        `Dropped the failed event at ${where} after ${next.failures} attempt(s) (no deadLetterTopic)`,
+      );
+      return;
+    }
+    try {
+      if (!this.producing) throw new Error('The connection is closed');
+      await this.producing.queue.push(next.record);
+      this.counts.increment(next.action === 'retry' ? 'eventsRetried' : 'eventsDeadLettered');
+    } catch (err) {
+      const to = next.action === 'retry' ? 'retry' : `dead-letter to "${next.record.topic}"`;
+      this.logger.error(`Could not ${to} the failed event at ${where}; dropped: ${describe(err)}`);
+    }
   }
 
   /**

@@ -10,12 +10,14 @@ import {
   checkPositiveInteger,
   DEFAULT_RABBIT_MAX_MESSAGE_SIZE,
   DEFAULT_RABBIT_PREFETCH,
+  DEFAULT_RABBIT_EVENT_RETRIES,
   type RabbitQueueOptions,
   type RabbitRpcServerOptions,
   resolveExchange,
   type ResolvedExchange,
 } from './rabbit-rpc.options.js';
 import { declareTopology, hasDeadLetterExchange, RoutingTable } from './rabbit-topology.js';
+import { failedEventAction, isQuorum } from './rabbit-event-policy.js';
 
 /** A queue this server consumes, and how its messages find their handler. */
 interface ConsumedQueue {
@@ -27,6 +29,8 @@ interface ConsumedQueue {
   router?: RoutingTable;
   bindings: string[];
   deadLetter: boolean;
+  /** Counts deliveries (`x-delivery-count`), so failed events can be retried a bounded number of times. */
+  quorum: boolean;
 }
 
 /**
@@ -44,11 +48,14 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
   private readonly exchange?: ResolvedExchange;
   private readonly maxMessageSize: number;
   private readonly noAck: boolean;
+  private readonly eventRetries: number;
 
   constructor(options: RabbitRpcServerOptions = {}) {
     super(options);
     checkNonNegativeInteger('prefetch', options.prefetch);
     checkPositiveInteger('maxMessageSize', options.maxMessageSize);
+    checkNonNegativeInteger('eventRetries', options.eventRetries);
+    this.eventRetries = options.eventRetries ?? DEFAULT_RABBIT_EVENT_RETRIES;
     this.exchange = resolveExchange(options.exchange);
     if (this.exchange && !options.serviceQueue) {
       throw new TypeError(
@@ -148,6 +155,7 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
           router,
           bindings,
           deadLetter: hasDeadLetterExchange(base),
+          quorum: isQuorum(base),
         },
       ];
     }
@@ -170,6 +178,7 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
         pattern: route.pattern,
         bindings: [],
         deadLetter: hasDeadLetterExchange(options),
+        quorum: isQuorum(options),
       });
     }
     return [...byName.values()];
@@ -232,13 +241,26 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
 
   /**
    * Acks once the handler is done and its replies are out; dead-letters what could not be handled, if a
-   * DLX is set. A message the handler settled itself (through the context's channel) is left alone.
+   * DLX is set; retries or dead-letters a failed event (`failedEventAction`). A message the handler
+   * settled itself (through the context's channel) is left alone.
    */
   private settle(ch: Channel, queue: ConsumedQueue, ctx: RabbitRpcContext, outcome: DispatchOutcome): void {
     if (!claimSettlement(ctx)) return;
     const msg = ctx.getMessage();
     try {
-      if (outcome === 'rejected' && queue.deadLetter) ch.nack(msg, false, false);
+      if (outcome === 'failed') {
+        const action = failedEventAction(queue, msg.properties.headers, this.eventRetries);
+        if (action === 'retry') {
+          ch.nack(msg, false, true);
+          this.counts.increment('eventsRetried');
+        } else if (action === 'dead-letter') {
+          ch.nack(msg, false, false);
+          this.counts.increment('eventsDeadLettered');
+        } else {
+          ch.ack(msg);
+          this.logger.warn(`Dropped the failed event on queue "${queue.name}" (no dead-letter exchange)`);
+        }
+      } else if (outcome === 'rejected' && queue.deadLetter) ch.nack(msg, false, false);
       else ch.ack(msg);
     } catch {
       // Its channel closed meanwhile: the broker has requeued the message for redelivery.
