@@ -23,8 +23,11 @@ function failingModule(pattern: string, log: EventLog) {
   @Controller()
   class Failing {
     @EventPattern(pattern)
-    onEvent(@Payload() data: unknown, @Ctx() ctx: RabbitRpcContext): void {
-      log.record('attempt', { data, deliveryCount: ctx.getHeaders()['x-delivery-count'] });
+    onEvent(@Payload() data: unknown, @Ctx() ctx: any): void {
+      log.record('attempt', {
+        data,
+        deliveryCount: (ctx as RabbitRpcContext).getHeaders()['x-delivery-count'],
+      });
       throw new Error('handler failed');
     }
   }
