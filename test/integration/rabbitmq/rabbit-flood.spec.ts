@@ -1,13 +1,16 @@
 import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { MessagePattern } from '@nestjs/microservices';
+import { MessagePattern, Payload } from '@nestjs/microservices';
 import amqp from 'amqplib';
 import { randomUUID } from 'node:crypto';
+import { lastValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
-import { RabbitRpcServer } from '../../../lib/rabbitmq/index.js';
+import { RpcRemoteError } from '../../../lib/index.js';
+import { RabbitRpcClient, RabbitRpcServer } from '../../../lib/rabbitmq/index.js';
 import { AMQP_URL } from '../brokers.js';
 import { type FloodChild, mib, startFloodChild } from '../support/flood.js';
 import { rabbitmqctl } from '../support/rabbitmqctl.js';
+import { Gate } from '../support/sync.js';
 
 describe('RabbitMQ flood', () => {
   const children: FloodChild[] = [];
@@ -72,4 +75,41 @@ describe('RabbitMQ flood', () => {
     expect(growth).toBeLessThan(10 * size);
     expect(flood.counters.requestsDroppedUnsent).toBe(n);
   }, 120_000);
+
+  it('with noAck, answers requests beyond maxQueued at once as overloaded (nothing bounds what the broker pushes)', async () => {
+    const pattern = `flood${randomUUID().slice(0, 8)}.noack`;
+    queues.push(pattern);
+    const gate = new Gate();
+    @Controller()
+    class Held {
+      @MessagePattern(pattern)
+      async work(@Payload() n: number) {
+        await gate.pass();
+        return n;
+      }
+    }
+    @Module({ controllers: [Held] })
+    class HeldModule {}
+    const server = new RabbitRpcServer({ urls: [AMQP_URL], noAck: true, maxConcurrency: 1, maxQueued: 2 });
+    const app = await NestFactory.createMicroservice(HeldModule, { strategy: server, logger: false });
+    await app.listen();
+    apps.push(app);
+    const client = new RabbitRpcClient({ urls: [AMQP_URL] });
+    await client.connect();
+    try {
+      const outcomes = Array.from({ length: 10 }, (_, i) =>
+        lastValueFrom(client.send(pattern, i)).then(
+          () => 'ok',
+          (err) => (err instanceof RpcRemoteError ? err.kind : String(err)),
+        ),
+      );
+      await expect.poll(() => server.counters.requestsRefused).toBe(7);
+      gate.open();
+      const kinds = await Promise.all(outcomes);
+      expect(kinds.filter((k) => k === 'ok')).toHaveLength(3);
+      expect(kinds.filter((k) => k === 'overloaded')).toHaveLength(7);
+    } finally {
+      await client.close();
+    }
+  });
 });
