@@ -36,6 +36,8 @@ export const CLIENT_COUNTERS = [
   'streamsRestarted',
   /** Cancel messages sent to a server for streams the caller left (unsubscribed, timed out, failed). */
   'streamCancelsSent',
+  /** Requests that timed out or were unsubscribed while waiting for a blocked connection (RabbitMQ); never published. */
+  'requestsDroppedUnsent',
 ] as const;
 export type ClientCounter = (typeof CLIENT_COUNTERS)[number];
 
@@ -51,5 +53,15 @@ export const SERVER_COUNTERS = [
   'streamsCancelled',
   /** Streams stopped because they ran longer than `maxStreamDuration`. */
   'streamsExpired',
+  /** Requests refused at once with an `overloaded` error, or events dropped, because `maxQueued` already waited (NATS, RabbitMQ `noAck`). */
+  'requestsRefused',
+  /** Times a Kafka partition was paused because the server held `maxConcurrency + maxQueued` requests. */
+  'partitionsPausedFull',
+  /** Event handlers (and handlers of messages without a reply address) that threw or errored. */
+  'eventsFailed',
+  /** Failed events handed back for another attempt (RabbitMQ quorum queue requeue, Kafka re-produce). */
+  'eventsRetried',
+  /** Failed events sent to a dead-letter exchange (RabbitMQ) or topic (Kafka); the others were dropped. */
+  'eventsDeadLettered',
 ] as const;
 export type ServerCounter = (typeof SERVER_COUNTERS)[number];

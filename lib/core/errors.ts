@@ -8,7 +8,8 @@ export type RpcErrorCode =
   | 'RPC_INVALID_PATTERN'
   | 'RPC_DECODE'
   | 'RPC_STREAM_RESTARTED'
-  | 'RPC_STREAM_GAP';
+  | 'RPC_STREAM_GAP'
+  | 'RPC_NOT_CONFIRMED';
 
 const ERROR_BRAND = Symbol.for('nestjs-broker-rpc.error');
 
@@ -52,9 +53,13 @@ export class RpcTimeoutError extends RpcError {
   }
 }
 
-/** Why a remote handler failed: its own `RpcException`, an internal error, no handler, or a body it could not decode. */
+/**
+ * Why a remote handler failed: its own `RpcException`, an internal error, no handler, a body it could
+ * not decode, a reply too large, a stream past `maxStreamDuration`, or a server too busy to queue the
+ * request (`overloaded`, try later).
+ */
 export type RpcRemoteErrorKind =
-  'exception' | 'internal' | 'no-handler' | 'bad-request' | 'too-large' | 'stream-limit';
+  'exception' | 'internal' | 'no-handler' | 'bad-request' | 'too-large' | 'stream-limit' | 'overloaded';
 
 /** The server answered with an error. `.error` holds what the handler threw through `RpcException`. */
 export class RpcRemoteError<TError = unknown> extends RpcError {
@@ -155,4 +160,19 @@ export class RpcStreamGapError extends RpcError {
 
 function describeCause(cause: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);
+}
+
+/**
+ * The broker did not confirm an event: it refused it (`nack`), the channel closed before the confirm
+ * (it may or may not have the event), or no confirm came within the emit's timeout.
+ */
+export class RpcNotConfirmedError extends RpcError {
+  constructor(
+    readonly pattern: string,
+    readonly reason: 'nacked' | 'lost' | 'timeout',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('RPC_NOT_CONFIRMED', message, options);
+  }
 }

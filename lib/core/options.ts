@@ -30,6 +30,12 @@ export interface RpcClientOptions {
 export interface RpcServerOptions {
   /** Requests handled at once by this server; the rest wait. Default `DEFAULT_MAX_CONCURRENCY`. */
   maxConcurrency?: number;
+  /**
+   * Requests that may wait for a handler slot; beyond them a NATS server (and a RabbitMQ one with
+   * `noAck`) answers at once with an `overloaded` error, and a Kafka server pauses its partitions.
+   * Default `DEFAULT_MAX_QUEUED`.
+   */
+  maxQueued?: number;
   /** Milliseconds `close()` waits for in-flight handlers before closing the connection. Default `DEFAULT_CLOSE_TIMEOUT`. */
   closeTimeout?: number;
   /** Maps object patterns to destinations; string patterns are destinations as they are. */
@@ -53,6 +59,7 @@ export interface RpcServerOptions {
 
 export const DEFAULT_TIMEOUT = 30_000; // thirty seconds
 export const DEFAULT_MAX_CONCURRENCY = 100; // handlers at once per server
+export const DEFAULT_MAX_QUEUED = 1_000; // requests waiting for a handler slot per server
 export const DEFAULT_CLOSE_TIMEOUT = 10_000; // ten seconds
 export const DEFAULT_MAX_STREAM_DURATION = 3_600_000; // one hour
 

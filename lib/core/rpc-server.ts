@@ -10,6 +10,7 @@ import { RpcConnectionError, RpcError, type RpcRemoteErrorKind } from './errors.
 import {
   DEFAULT_CLOSE_TIMEOUT,
   DEFAULT_MAX_CONCURRENCY,
+  DEFAULT_MAX_QUEUED,
   DEFAULT_MAX_STREAM_DURATION,
   checkTimeout,
   type RpcServerOptions,
@@ -39,9 +40,10 @@ export interface Route {
 /**
  * What `dispatch` did with a message: `rejected` when it could not be handled and no error reply
  * went out (undecodable, or no handler, and no reply address), so an adapter may dead-letter it;
- * `handled` otherwise (replied, or ran an event handler, whatever its outcome).
+ * `failed` when a handler that sends no reply (an event's) threw or errored, so an adapter may retry
+ * or dead-letter it (logged and counted in `eventsFailed` already); `handled` otherwise.
  */
-export type DispatchOutcome = 'handled' | 'rejected';
+export type DispatchOutcome = 'handled' | 'rejected' | 'failed';
 
 type ProcessingStartHook = (transportId: unknown, context: unknown, done: () => Promise<void>) => void;
 
@@ -71,13 +73,18 @@ export abstract class RpcServer<
   private starting?: Promise<void>;
   /** Whether processing hooks were set (Nest 12); until then messages skip them. */
   private hooked = false;
+  /** Refusing messages since the last one that found room (logged once per overload). */
+  private overloaded = false;
 
   constructor(options: TOptions) {
     super();
     checkTimeout('closeTimeout', options?.closeTimeout);
     checkTimeout('maxStreamDuration', options?.maxStreamDuration);
     this.options = { ...options };
-    this.limit = new ConcurrencyLimit(this.options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY);
+    this.limit = new ConcurrencyLimit(
+      this.options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+      this.options.maxQueued ?? DEFAULT_MAX_QUEUED,
+    );
     this.replyPolicy = new ReplyPolicy(
       this.options.replyTo,
       (text) => this.logger.warn(text),
@@ -160,6 +167,37 @@ export abstract class RpcServer<
       });
   }
 
+  /**
+   * `dispatchWithOutcome`, except that a message arriving while `maxQueued` others wait is refused at
+   * once: a request gets an `overloaded` error reply, an event is dropped; both are counted in
+   * `requestsRefused`. For brokers that neither hold messages back nor redeliver them (core NATS,
+   * RabbitMQ with `noAck`), where waiting without a bound would grow the heap without one.
+   */
+  protected dispatchOrRefuse(message: InboundMessage, context: TContext): Promise<DispatchOutcome> {
+    if (!this.limit.full) {
+      this.overloaded = false;
+      return this.dispatchWithOutcome(message, context);
+    }
+    return this.refuse(message, context);
+  }
+
+  private async refuse(message: InboundMessage, context: TContext): Promise<DispatchOutcome> {
+    this.counts.increment('requestsRefused');
+    if (!this.overloaded) {
+      this.overloaded = true; // one line per overload, not one per refused message
+      this.logger.warn(
+        `Overloaded: ${this.limit.maxQueued} requests wait for a handler; refusing more (counter requestsRefused)`,
+      );
+    }
+    const handler = this.messageHandlers.get(message.pattern);
+    if (message.replyTo === undefined || handler?.isEventHandler === true) return 'rejected';
+    await this.replyError(message, context, 'overloaded', {
+      status: 'error',
+      message: `The server is overloaded (${this.limit.maxQueued} requests wait for a handler); try again later`,
+    });
+    return 'handled';
+  }
+
   override setOnProcessingStartHook(hook: Parameters<Server['setOnProcessingStartHook']>[0]): void {
     this.hooked = true;
     super.setOnProcessingStartHook(hook);
@@ -227,10 +265,7 @@ export abstract class RpcServer<
       await this.replyError(message, context, 'bad-request', { status: 'error', message: sent });
       return 'handled';
     }
-    if (!expectsReply) {
-      await this.runWithoutReply(handler, message, data, context);
-      return 'handled';
-    }
+    if (!expectsReply) return this.runWithoutReply(handler, message, data, context);
 
     let stream$: Observable<unknown>;
     try {
@@ -258,12 +293,15 @@ export abstract class RpcServer<
     message: InboundMessage,
     data: unknown,
     context: TContext,
-  ) {
+  ): Promise<DispatchOutcome> {
     try {
       const result = await handler(data, context);
       await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+      return 'handled';
     } catch (err) {
+      this.counts.increment('eventsFailed');
       this.logger.error(`Handler for "${message.destination}" failed: ${describe(err)}`);
+      return 'failed';
     }
   }
 

@@ -25,6 +25,8 @@ export const Headers = {
   seq: 'rpc-seq',
   /** On stream `next` replies: where the caller may send a cancel message (absent: the server takes none). */
   cancelTo: 'rpc-cancel-to',
+  /** On an event retried or dead-lettered by a Kafka server: how many times its handler failed so far. */
+  retryCount: 'rpc-retry-count',
 } as const;
 
 export type StreamMarker = 'next' | 'end';

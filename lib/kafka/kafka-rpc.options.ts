@@ -57,9 +57,20 @@ export interface KafkaRpcServerOptions extends RpcServerOptions {
   /**
    * Requests per partition taken but not yet committable (waiting for a handler slot, running, or
    * finished behind a slower earlier one). Past it the partition is paused until the oldest finishes.
+   * Over all partitions, `maxConcurrency + maxQueued` requests held pause them too.
    * Default: `DEFAULT_KAFKA_IN_FLIGHT_FACTOR` × `maxConcurrency`.
    */
   maxInFlightPerPartition?: number;
+  /**
+   * Extra attempts for an event whose handler failed: it is produced again to its partition with the
+   * `rpc-retry-count` header raised, at most this many times. Default `DEFAULT_KAFKA_EVENT_RETRIES` (0).
+   */
+  eventRetries?: number;
+  /**
+   * Topic a failed event goes to once its retries are used up, with `rpc-retry-count` = its failures
+   * (created like the request topics when missing). Default: none, the event is logged and dropped.
+   */
+  deadLetterTopic?: string;
 }
 
 export interface KafkaRpcClientOptions extends RpcClientOptions {
@@ -87,6 +98,8 @@ export const DEFAULT_KAFKA_REQUEST_PARTITIONS = 3;
 export const DEFAULT_KAFKA_REPLY_PARTITIONS = 1;
 /** `maxInFlightPerPartition` defaults to this many times `maxConcurrency`: a burst queues in memory instead of pausing the partition. */
 export const DEFAULT_KAFKA_IN_FLIGHT_FACTOR = 4;
+/** Extra attempts of a failed event: none, it is dead-lettered (with `deadLetterTopic`) or dropped at once. */
+export const DEFAULT_KAFKA_EVENT_RETRIES = 0;
 export const DEFAULT_KAFKA_SESSION_TIMEOUT = 10_000;
 export const DEFAULT_KAFKA_HEARTBEAT_INTERVAL = 1_000;
 /** The server's fetch long-poll. It returns as soon as a request arrives; this bounds how late a resumed partition is fetched. */

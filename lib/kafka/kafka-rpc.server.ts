@@ -18,6 +18,7 @@ import {
   checkPositiveInt,
   clientIdOf,
   DEFAULT_KAFKA_HEARTBEAT_INTERVAL,
+  DEFAULT_KAFKA_EVENT_RETRIES,
   DEFAULT_KAFKA_IN_FLIGHT_FACTOR,
   DEFAULT_KAFKA_REQUEST_PARTITIONS,
   DEFAULT_KAFKA_SERVER_MAX_WAIT,
@@ -28,6 +29,7 @@ import {
 import { checkTopicName, ensureTopics } from './kafka-topics.js';
 import { createKafkajsDriver } from './kafkajs-driver.js';
 import { PartitionWindow } from './partition-window.js';
+import { failedEventRecord } from './kafka-event-policy.js';
 
 const EMPTY = new Uint8Array(0);
 const COMMIT_RETRY_MS = 250;
@@ -50,11 +52,14 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
   private readonly groupId: string;
   private readonly maxInFlight: number;
   private readonly responder: string;
+  private readonly eventRetries: number;
   private producing?: KafkaProducing;
   private consumer?: DriverConsumer;
   private topics: string[] = [];
   private patternOf = new Map<string, string>();
   private readonly windows = new Map<string, PartitionWindow>();
+  /** Partitions paused because they, or the whole server, hold as many requests as allowed. */
+  private readonly pausedWindows = new Set<PartitionWindow>();
   /**
    * The partitions the group had never committed when this server started, with their end offsets
    * read then. An entry goes once a committed offset is seen for its partition.
@@ -79,6 +84,13 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     if (!options?.client?.brokers?.length) throw new TypeError('KafkaRpcServer needs client.brokers');
     checkPositiveInt('maxInFlightPerPartition', options.maxInFlightPerPartition);
     checkPositiveInt('topics.numPartitions', options.topics?.numPartitions);
+    if (
+      options.eventRetries !== undefined &&
+      !(Number.isInteger(options.eventRetries) && options.eventRetries >= 0)
+    )
+      throw new RangeError(`eventRetries must be an integer >= 0, got ${options.eventRetries}`);
+    if (options.deadLetterTopic !== undefined) checkTopicName(options.deadLetterTopic, 'deadLetterTopic');
+    this.eventRetries = options.eventRetries ?? DEFAULT_KAFKA_EVENT_RETRIES;
     this.groupId = options.consumer?.groupId || clientIdOf(options);
     this.responder = responderId('kafka', this.groupId);
     this.maxInFlight =
@@ -109,10 +121,11 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
       await producer.connect();
       if (this.topics.length === 0) return;
       const topicOptions = this.options.topics ?? {};
+      const dlt = this.options.deadLetterTopic;
       await ensureTopics(
         driver,
         admin,
-        this.topics.map((topic) => ({
+        [...this.topics, ...(dlt !== undefined && !this.patternOf.has(dlt) ? [dlt] : [])].map((topic) => ({
           topic,
           numPartitions: topicOptions.numPartitions ?? DEFAULT_KAFKA_REQUEST_PARTITIONS,
           replicationFactor: topicOptions.replicationFactor ?? -1,
@@ -239,8 +252,10 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     for (const record of records) {
       const offset = Number(record.offset);
       if (!window.isTaken(offset)) {
-        if (window.size >= this.maxInFlight) {
+        if (window.size >= this.maxInFlight || this.limit.load >= this.limit.capacity) {
+          if (window.size < this.maxInFlight) this.counts.increment('partitionsPausedFull');
           window.paused = true;
+          this.pausedWindows.add(window);
           this.consumer?.pause(topic, [partition]);
           break;
         }
@@ -265,11 +280,45 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
       // a group delivers each record to one member: a second answer from the group is a redelivery
       responder: this.responder,
     };
-    await this.dispatch(message, new KafkaRpcContext([message, record]));
+    const outcome = await this.dispatchWithOutcome(message, new KafkaRpcContext([message, record]));
+    if (outcome === 'failed') await this.onEventFailed(record);
     if (window.finish(offset)) this.scheduleCommit();
-    if (window.paused && !window.revoked && !this.stopping && window.size < this.maxInFlight) {
-      window.paused = false;
-      this.consumer?.resume(window.topic, [window.partition]);
+    if (this.pausedWindows.size > 0) this.resumePaused();
+  }
+
+  /** Retries or dead-letters a failed event (`failedEventRecord`); produced before its offset is committed. */
+  private async onEventFailed(record: KafkaRecord): Promise<void> {
+    const next = failedEventRecord(record, this.eventRetries, this.options.deadLetterTopic);
+    const where = `"${record.topic}" partition ${record.partition} offset ${record.offset}`;
+    if (next.action === 'drop') {
+      this.logger.warn(
+        `Dropped the failed event at ${where} after ${next.failures} attempt(s) (no deadLetterTopic)`,
+      );
+      return;
+    }
+    try {
+      if (!this.producing) throw new Error('The connection is closed');
+      await this.producing.queue.push(next.record);
+      this.counts.increment(next.action === 'retry' ? 'eventsRetried' : 'eventsDeadLettered');
+    } catch (err) {
+      const to = next.action === 'retry' ? 'retry' : `dead-letter to "${next.record.topic}"`;
+      this.logger.error(`Could not ${to} the failed event at ${where}; dropped: ${describe(err)}`);
+    }
+  }
+
+  /**
+   * Resumes paused partitions that may take again: below their own in-flight bound, and with the
+   * server at most half full (so that a freed slot does not refetch every partition for one record).
+   */
+  private resumePaused(): void {
+    if (this.stopping || this.limit.load > this.limit.capacity / 2) return;
+    for (const window of this.pausedWindows) {
+      if (window.revoked) this.pausedWindows.delete(window);
+      else if (window.size < this.maxInFlight) {
+        window.paused = false;
+        this.pausedWindows.delete(window);
+        this.consumer?.resume(window.topic, [window.partition]);
+      }
     }
   }
 

@@ -35,6 +35,7 @@ export function natsConnectionOptions(
     serializer: _serializer,
     deserializer: _deserializer,
     maxConcurrency: _maxConcurrency,
+    maxQueued: _maxQueued,
     closeTimeout: _closeTimeout,
     replyTo: _replyTo,
     ...connection

@@ -103,7 +103,7 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
     return this.requestSubjects.some((subject) => subjectMatches(subject, address));
   }
 
-  private onMessage(route: Route, msg: Msg, responder: string): Promise<void> {
+  private onMessage(route: Route, msg: Msg, responder: string): Promise<unknown> {
     const headers = readHeaders(msg.headers);
     const message: InboundMessage = {
       destination: msg.subject,
@@ -119,7 +119,8 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
       replyTo: msg.reply || undefined,
       responder,
     };
-    return this.dispatch(message, new NatsRpcContext([message, msg]));
+    // Core NATS neither holds messages back nor redelivers them: beyond maxQueued, refuse at once.
+    return this.dispatchOrRefuse(message, new NatsRpcContext([message, msg]));
   }
 
   private queueOf(route: Route): string | undefined {

@@ -8,7 +8,7 @@ export class PublishGate {
   private blocked = false;
   /** Why the broker blocks the connection, while it does. */
   blockedReason?: string;
-  private waiters: Array<() => void> = [];
+  private waiters = new Set<() => void>();
 
   get open(): boolean {
     return !this.full && !this.blocked;
@@ -20,7 +20,20 @@ export class PublishGate {
 
   /** Resolves when the gate opens, or when `reset` asks waiters to look again (new channel, none). */
   wait(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve) => this.waiters.add(resolve));
+  }
+
+  /** `wait`, with a `cancel` that resolves it at once and forgets the waiter. */
+  cancellableWait(): { promise: Promise<void>; cancel: () => void } {
+    let cancel!: () => void;
+    const promise = new Promise<void>((resolve) => {
+      this.waiters.add(resolve);
+      cancel = () => {
+        this.waiters.delete(resolve);
+        resolve();
+      };
+    });
+    return { promise, cancel };
   }
 
   /** `publish` returned false. */
@@ -57,7 +70,7 @@ export class PublishGate {
 
   private releaseAll(): void {
     const waiters = this.waiters;
-    this.waiters = [];
+    this.waiters = new Set();
     for (const resolve of waiters) resolve();
   }
 }

@@ -1,12 +1,18 @@
 import type {
   Channel,
   ChannelModel,
+  ConfirmChannel,
   ConsumeMessage,
   Message,
   Options,
   RecoveringChannelModel,
 } from 'amqplib';
-import { RpcConnectionError, RpcNoRespondersError, RpcPayloadTooLargeError } from '../core/errors.js';
+import {
+  RpcConnectionError,
+  RpcNoRespondersError,
+  RpcNotConfirmedError,
+  RpcPayloadTooLargeError,
+} from '../core/errors.js';
 import { DEFAULT_TIMEOUT } from '../core/options.js';
 import { afterAtLeast, monotonicNow } from '../core/clock.js';
 import { type ActiveRequest, type OutboundRequest, RpcClient } from '../core/rpc-client.js';
@@ -28,14 +34,19 @@ import { declareTopology } from './rabbit-topology.js';
  * (direct reply-to needs both on the same channel); the AMQP `correlationId` carries the core's
  * correlation id and `expiration` the time left, so the broker drops requests nobody waits for.
  * Requests are published `mandatory`: an unroutable one comes back at once as `RpcNoRespondersError`.
+ * Events go on a second channel in confirm mode: `emit()` resolves once the broker has the event
+ * (for a persistent event on a durable queue: written to disk). Requests need no confirms (their
+ * reply, or their timeout, tells), so they stay on the plain channel, which is cheaper.
  */
 export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
   private readonly session = new RabbitSession();
   private replyTo = DIRECT_REPLY_TO;
   private readonly exchange?: ResolvedExchange;
   private readonly maxMessageSize: number;
-  /** Why the broker blocks the connection (its resource alarm), while it does. */
-
+  /** The confirm-mode channel events are published on, beside the request channel. */
+  private eventChannel?: ConfirmChannel;
+  /** Events published and not confirmed yet: `close()` waits for them before closing the channel. */
+  private readonly unconfirmed = new Set<Promise<void>>();
   constructor(options: RabbitRpcClientOptions = {}) {
     super(options);
     checkPositiveInteger('maxMessageSize', options.maxMessageSize);
@@ -70,34 +81,104 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
     );
   }
 
-  protected closeTransport(): Promise<void> {
-    return this.session.close();
+  protected async closeTransport(): Promise<void> {
+    await Promise.allSettled([...this.unconfirmed]);
+    const events = this.eventChannel;
+    this.eventChannel = undefined;
+    await events?.close().catch(() => undefined);
+    await this.session.close();
   }
 
   protected publishRequest(request: OutboundRequest, entry: ActiveRequest): void | Promise<void> {
     this.checkSize(request);
     if (this.session.gate.open) return this.sendRequest(request, entry);
-    return this.publishWhenOpen(() => {
-      if (this.pending.get(entry.correlationId) === entry) this.sendRequest(request, entry);
-    });
+    return this.sendWhenOpen(request, entry);
   }
 
+  /**
+   * Waits while the channel's buffer is full or the connection blocked, then sends; gives up as soon
+   * as the request is over (timed out, unsubscribed, failed), so that a long alarm does not keep the
+   * body and subscriber of every request that timed out meanwhile.
+   */
+  private async sendWhenOpen(request: OutboundRequest, entry: ActiveRequest): Promise<void> {
+    const gate = this.session.gate;
+    let over = false;
+    let cancel: (() => void) | undefined;
+    entry.subscriber.add(() => {
+      over = true;
+      cancel?.();
+    });
+    while (!gate.open && !over) {
+      this.requireChannel();
+      const wait = gate.cancellableWait();
+      cancel = wait.cancel;
+      await wait.promise;
+    }
+    cancel = undefined;
+    if (over) this.counts.increment('requestsDroppedUnsent');
+    else if (this.pending.get(entry.correlationId) === entry) this.sendRequest(request, entry);
+  }
+
+  /** Resolves once the broker confirmed the event; the emit's timeout bounds the wait for the gate and the confirm together. */
   protected async publishEvent(event: OutboundRequest): Promise<void> {
     this.checkSize(event);
-    const send = () => {
-      const ch = this.requireChannel();
-      const options: Options.Publish = {
-        contentType: event.contentType,
-        headers: event.headers,
-        mandatory: true,
-        persistent: this.options.persistent === true,
-      };
-      if (event.replyTo !== undefined) options.replyTo = event.replyTo;
-      if (!ch.publish(this.exchange?.name ?? '', event.destination, toBuffer(event.body), options))
-        this.session.gate.fill();
+    const timeoutMs = event.options.timeout ?? this.options.timeout ?? DEFAULT_TIMEOUT;
+    const startedAt = monotonicNow();
+    if (!this.session.gate.open) await this.waitUntilOpen(event, timeoutMs);
+    const left = timeoutMs > 0 ? Math.max(1, Math.ceil(timeoutMs - (monotonicNow() - startedAt))) : 0;
+    const confirmed = this.publishConfirmed(event, left);
+    this.unconfirmed.add(confirmed);
+    try {
+      await confirmed;
+    } finally {
+      this.unconfirmed.delete(confirmed);
+    }
+  }
+
+  private publishConfirmed(event: OutboundRequest, timeoutMs: number): Promise<void> {
+    const ch = this.eventChannel;
+    if (!this.session.channel || !ch)
+      throw new RpcConnectionError('Not connected to RabbitMQ (the connection is being recovered)');
+    const options: Options.Publish = {
+      contentType: event.contentType,
+      headers: event.headers,
+      mandatory: true,
+      persistent: this.options.persistent === true,
     };
-    if (this.session.gate.open) send();
-    else await this.publishWhenOpen(send, event);
+    if (event.replyTo !== undefined) options.replyTo = event.replyTo;
+    const pattern = event.destination;
+    return new Promise<void>((resolve, reject) => {
+      let cancel: (() => void) | undefined;
+      const ok = ch.publish(this.exchange?.name ?? '', pattern, toBuffer(event.body), options, (err) => {
+        cancel?.();
+        if (!err) return resolve();
+        reject(
+          err.message === 'message nacked'
+            ? new RpcNotConfirmedError(
+                pattern,
+                'nacked',
+                `The broker refused the event for "${pattern}" (nack)`,
+              )
+            : new RpcNotConfirmedError(
+                pattern,
+                'lost',
+                `The channel closed before the broker confirmed the event for "${pattern}"; it may or may not have it`,
+                { cause: err },
+              ),
+        );
+      });
+      if (!ok) this.session.gate.fill();
+      if (timeoutMs > 0)
+        cancel = afterAtLeast(timeoutMs, () =>
+          reject(
+            new RpcNotConfirmedError(
+              pattern,
+              'timeout',
+              `The broker did not confirm the event for "${pattern}" within ${timeoutMs} ms; it may or may not have it`,
+            ),
+          ),
+        );
+    });
   }
 
   protected override publishCancel(cancel: OutboundMessage): void {
@@ -129,12 +210,11 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
   }
 
   /**
-   * Waits while the channel's buffer is full or the connection blocked, then sends. An event (`bounded`)
+   * Waits while the channel's buffer is full or the connection blocked, before an event is sent. It
    * waits at most its timeout (`0`: for ever): a resource alarm can block the connection indefinitely,
-   * and nothing else would end the wait. A request needs no bound: its own timeout fails it.
+   * and nothing else would end the wait.
    */
-  private async publishWhenOpen(send: () => void, bounded?: OutboundRequest): Promise<void> {
-    const timeoutMs = bounded ? (bounded.options.timeout ?? this.options.timeout ?? DEFAULT_TIMEOUT) : 0;
+  private async waitUntilOpen(bounded: OutboundRequest, timeoutMs: number): Promise<void> {
     let cancel: (() => void) | undefined;
     let timedOut = false;
     const expired =
@@ -155,14 +235,13 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
             ? `the broker blocks the connection (${this.session.gate.blockedReason ?? 'resource alarm'})`
             : "the channel's write buffer stayed full";
           throw new RpcConnectionError(
-            `Could not publish to "${bounded!.destination}" within ${timeoutMs} ms: ${why}`,
+            `Could not publish to "${bounded.destination}" within ${timeoutMs} ms: ${why}`,
           );
         }
       }
     } finally {
       cancel?.();
     }
-    send();
   }
 
   private requireChannel(): Channel {
@@ -197,6 +276,16 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
     }
     // Direct reply-to must be consumed (consume-ok back) before the first request names it.
     await ch.consume(replyTo, (msg) => this.onReply(ch, model, msg), { noAck: true });
+    const events = await model.createConfirmChannel();
+    events.on('error', (err: Error) => this.logger.debug?.(`Event channel error: ${err.message}`));
+    events.on('return', (msg: Message) => this.onReturn(msg));
+    events.on('drain', () => this.session.gate.drain());
+    events.on('close', () => {
+      if (this.eventChannel !== events) return;
+      this.eventChannel = undefined;
+      this.session.link?.recycleAfterChannelLoss(model); // rebuilt with everything else
+    });
+    this.eventChannel = events;
     this.replyTo = replyTo;
     this.session.adopt(ch);
   }
@@ -232,6 +321,7 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
 
   /** The reply channel is gone: replies in flight are lost, so pending requests fail now. */
   private dropChannel(): void {
+    this.eventChannel = undefined;
     this.session.drop();
     this.failPending('The RabbitMQ connection was lost');
   }

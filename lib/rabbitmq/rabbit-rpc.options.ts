@@ -6,6 +6,8 @@ export const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
 export const DEFAULT_RABBIT_URL = 'amqp://localhost:5672';
 /** Unacknowledged requests per consumer (per queue) on a server. */
 export const DEFAULT_RABBIT_PREFETCH = 50;
+/** Extra attempts of a failed event on a quorum queue: none, it is dead-lettered (with a DLX) or dropped at once. */
+export const DEFAULT_RABBIT_EVENT_RETRIES = 0;
 /**
  * RabbitMQ 4's default `max_message_size` (16 MiB; 3.x allowed 128 MiB): a larger message would make
  * the broker close the channel. Raise `maxMessageSize` along with the broker's setting for more.
@@ -95,6 +97,13 @@ export interface RabbitRpcServerOptions extends RpcServerOptions, RabbitConnecti
    * and nothing is dead-lettered. Default false: ack once the replies are out (at least once).
    */
   noAck?: boolean;
+  /**
+   * Extra attempts for an event whose handler failed, on queues that count deliveries (quorum queues,
+   * `x-delivery-count`): it is requeued while fewer attempts were made, then dead-lettered (with a
+   * dead-letter exchange) or dropped. Classic queues count nothing: there a failed event is never
+   * requeued. Default `DEFAULT_RABBIT_EVENT_RETRIES` (0).
+   */
+  eventRetries?: number;
   /** Declaration options of the queues this server consumes. A handler can override them: `@MessagePattern('x', { queue: {…} })`. */
   queue?: RabbitQueueOptions;
   /**

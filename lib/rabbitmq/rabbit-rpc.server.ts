@@ -12,12 +12,14 @@ import {
   checkPositiveInteger,
   DEFAULT_RABBIT_MAX_MESSAGE_SIZE,
   DEFAULT_RABBIT_PREFETCH,
+  DEFAULT_RABBIT_EVENT_RETRIES,
   type RabbitQueueOptions,
   type RabbitRpcServerOptions,
   resolveExchange,
   type ResolvedExchange,
 } from './rabbit-rpc.options.js';
 import { declareTopology, hasDeadLetterExchange, RoutingTable } from './rabbit-topology.js';
+import { failedEventAction, isQuorum } from './rabbit-event-policy.js';
 
 /** A queue this server consumes, and how its messages find their handler. */
 interface ConsumedQueue {
@@ -31,6 +33,8 @@ interface ConsumedQueue {
   deadLetter: boolean;
   /** Stream responder id: a queue delivers each message to one consumer, so a second answer is a redelivery. */
   responder: string;
+  /** Counts deliveries (`x-delivery-count`), so failed events can be retried a bounded number of times. */
+  quorum: boolean;
 }
 
 /**
@@ -52,11 +56,14 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
   private readonly noAck: boolean;
   /** Requests in flight per channel: when it closes they are requeued, and their streams stop. */
   private readonly inFlight = new WeakMap<Channel, Set<InboundMessage>>();
+  private readonly eventRetries: number;
 
   constructor(options: RabbitRpcServerOptions = {}) {
     super(options);
     checkNonNegativeInteger('prefetch', options.prefetch);
     checkPositiveInteger('maxMessageSize', options.maxMessageSize);
+    checkNonNegativeInteger('eventRetries', options.eventRetries);
+    this.eventRetries = options.eventRetries ?? DEFAULT_RABBIT_EVENT_RETRIES;
     this.exchange = resolveExchange(options.exchange);
     if (this.exchange && !options.serviceQueue) {
       throw new TypeError(
@@ -173,6 +180,7 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
           bindings,
           deadLetter: hasDeadLetterExchange(base),
           responder: responderId('rabbitmq', this.options.serviceQueue!),
+          quorum: isQuorum(base),
         },
       ];
     }
@@ -196,6 +204,7 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
         bindings: [],
         deadLetter: hasDeadLetterExchange(options),
         responder: responderId('rabbitmq', route.destination),
+        quorum: isQuorum(options),
       });
     }
     return [...byName.values()];
@@ -265,8 +274,12 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
       responder: queue.responder,
     };
     const ctx = new RabbitRpcContext([message, msg], ch, this.noAck, this.warnDropped);
+    // With acks, prefetch bounds what the broker pushes; with noAck nothing does, so refuse beyond maxQueued.
+    if (this.noAck) {
+      void this.dispatchOrRefuse(message, ctx);
+      return;
+    }
     const done = this.dispatchWithOutcome(message, ctx);
-    if (this.noAck) return;
     let inFlight = this.inFlight.get(ch);
     if (!inFlight) this.inFlight.set(ch, (inFlight = new Set()));
     inFlight.add(message);
@@ -278,13 +291,26 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
 
   /**
    * Acks once the handler is done and its replies are out; dead-letters what could not be handled, if a
-   * DLX is set. A message the handler settled itself (through the context's channel) is left alone.
+   * DLX is set; retries or dead-letters a failed event (`failedEventAction`). A message the handler
+   * settled itself (through the context's channel) is left alone.
    */
   private settle(ch: Channel, queue: ConsumedQueue, ctx: RabbitRpcContext, outcome: DispatchOutcome): void {
     if (!claimSettlement(ctx)) return;
     const msg = ctx.getMessage();
     try {
-      if (outcome === 'rejected' && queue.deadLetter) ch.nack(msg, false, false);
+      if (outcome === 'failed') {
+        const action = failedEventAction(queue, msg.properties.headers, this.eventRetries);
+        if (action === 'retry') {
+          ch.nack(msg, false, true);
+          this.counts.increment('eventsRetried');
+        } else if (action === 'dead-letter') {
+          ch.nack(msg, false, false);
+          this.counts.increment('eventsDeadLettered');
+        } else {
+          ch.ack(msg);
+          this.logger.warn(`Dropped the failed event on queue "${queue.name}" (no dead-letter exchange)`);
+        }
+      } else if (outcome === 'rejected' && queue.deadLetter) ch.nack(msg, false, false);
       else ch.ack(msg);
     } catch {
       // Its channel closed meanwhile: the broker has requeued the message for redelivery.

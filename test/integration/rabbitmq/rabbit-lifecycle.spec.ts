@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vitest';
-import { RpcConnectionError, RpcError, RpcRecordBuilder } from '../../../lib/index.js';
+import { RpcConnectionError, RpcError, RpcNotConfirmedError, RpcRecordBuilder } from '../../../lib/index.js';
 import type { RpcStatus } from '../../../lib/index.js';
 import { RabbitRpcClient, type RabbitRpcContext, RabbitRpcServer } from '../../../lib/rabbitmq/index.js';
 import { AMQP_URL } from '../brokers.js';
@@ -251,8 +251,10 @@ describe('RabbitMQ lifecycle', () => {
     onTestFinished(() => rabbitmqctl('set_vm_memory_high_watermark', '0.4').then(() => undefined));
     try {
       await rabbitmqctl('set_vm_memory_high_watermark', '0');
-      // the broker blocks a connection once it publishes during the alarm
-      await emit(1);
+      // the broker blocks a connection once it publishes during the alarm, and confirms nothing meanwhile
+      const unconfirmed = await emit(1).catch((e) => e);
+      expect(unconfirmed).toBeInstanceOf(RpcNotConfirmedError);
+      expect(unconfirmed.reason).toBe('timeout');
       await status.next('blocked');
       const started = performance.now();
       const err = await emit(2).catch((e) => e);

@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { testBrokersProcessEnv } from '../brokers.js';
 
@@ -10,4 +13,26 @@ export async function restartBroker(broker: 'nats' | 'rabbitmq' | 'kafka'): Prom
     timeout: 180_000,
     env: testBrokersProcessEnv(),
   });
+}
+
+/**
+ * Kills a broker this project's script started with SIGKILL (no shutdown, no flush), waits until the
+ * process is gone, then starts it again with the script.
+ */
+export async function killAndRestartBroker(broker: 'rabbitmq'): Promise<void> {
+  const state = resolve(process.env.BROKERS_STATE_DIR ?? '.brokers', broker);
+  const pid = Number((await readFile(`${state}/${broker}.pid`, 'utf8')).trim());
+  process.kill(pid, 'SIGKILL');
+  // no event tells when another process is gone: poll it
+  while (isAlive(pid)) await delay(20);
+  await run('bash', ['scripts/brokers.sh', 'up', broker], { timeout: 180_000 });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -48,4 +48,26 @@ describe('ConcurrencyLimit', () => {
   it('refuses a bound below 1', () => {
     expect(() => new ConcurrencyLimit(0)).toThrow(RangeError);
   });
+
+  it('is full once every slot runs and maxQueued tasks wait', async () => {
+    const limit = new ConcurrencyLimit(1, 2);
+    expect(limit.capacity).toBe(3);
+    const gate = deferred();
+    const runs = [limit.run(() => gate.promise), limit.run(async () => undefined)];
+    expect(limit.full).toBe(false);
+    runs.push(limit.run(async () => undefined));
+    expect(limit.full).toBe(true);
+    gate.resolve();
+    await Promise.all(runs);
+    expect(limit.full).toBe(false);
+    const unqueued = new ConcurrencyLimit(1, 0);
+    const only = unqueued.run(() => Promise.resolve());
+    expect(unqueued.full).toBe(true);
+    await only;
+  });
+
+  it('refuses a maxQueued that is not an integer >= 0', () => {
+    expect(() => new ConcurrencyLimit(1, -1)).toThrow(/maxQueued must be an integer >= 0/);
+    expect(() => new ConcurrencyLimit(1, 1.5)).toThrow(RangeError);
+  });
 });
