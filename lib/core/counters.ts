@@ -35,5 +35,7 @@ export type ClientCounter = (typeof CLIENT_COUNTERS)[number];
 export const SERVER_COUNTERS = [
   /** Replies the broker refused or that could not be published. */
   'replyPublishFailures',
+  /** Requests dropped unhandled because their deadline (plus `deadlineGrace`) had passed. */
+  'requestsExpired',
 ] as const;
 export type ServerCounter = (typeof SERVER_COUNTERS)[number];

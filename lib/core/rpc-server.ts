@@ -6,6 +6,7 @@ import { CONTENT_TYPE_JSON, decode, encode } from './codec.js';
 import { afterAtLeast } from './clock.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import { RpcCounters, SERVER_COUNTERS, type ServerCounter } from './counters.js';
+import { DeadlineCheck } from './deadline.js';
 import { RpcConnectionError, RpcError, type RpcRemoteErrorKind } from './errors.js';
 import {
   DEFAULT_CLOSE_TIMEOUT,
@@ -59,6 +60,7 @@ export abstract class RpcServer<
   protected readonly limit: ConcurrencyLimit;
   /** What this server dropped, refused or could not deliver; `counters` reads them. */
   protected readonly counts = new RpcCounters<ServerCounter>(SERVER_COUNTERS);
+  private readonly deadlines: DeadlineCheck;
   private closing?: Promise<void>;
   private starting?: Promise<void>;
   /** Whether processing hooks were set (Nest 12); until then messages skip them. */
@@ -69,6 +71,11 @@ export abstract class RpcServer<
     checkTimeout('closeTimeout', options?.closeTimeout);
     this.options = { ...options };
     this.limit = new ConcurrencyLimit(this.options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY);
+    this.deadlines = new DeadlineCheck(
+      this.options.deadlineGrace,
+      (line) => this.logger.warn(line),
+      () => this.counts.increment('requestsExpired'),
+    );
   }
 
   async listen(callback: (err?: unknown, ...optionalParams: unknown[]) => void): Promise<void> {
@@ -136,8 +143,14 @@ export abstract class RpcServer<
 
   /** `dispatch`, telling what became of the message (to dead-letter a rejected one, say). Never rejects. */
   protected dispatchWithOutcome(message: InboundMessage, context: TContext): Promise<DispatchOutcome> {
+    // A request nobody waits for any more does not run: checked on arrival and again when it leaves the queue.
+    if (this.deadlines.passed(message)) return Promise.resolve('handled');
     return this.limit
-      .run(() => this.withProcessingHooks(context, () => this.process(message, context)))
+      .run(() =>
+        this.deadlines.passed(message)
+          ? Promise.resolve('handled' as const)
+          : this.withProcessingHooks(context, () => this.process(message, context)),
+      )
       .catch((err) => {
         this.logger.error(
           `Unexpected failure handling a message on "${message.destination}": ${describe(err)}`,

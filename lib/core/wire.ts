@@ -17,6 +17,8 @@ export const Headers = {
   stream: 'rpc-stream',
   /** On a request: `event` asks the server to publish each result as a plain event to the reply address. */
   replyMode: 'rpc-reply-mode',
+  /** On a request: when its caller stops waiting for the first reply, in epoch milliseconds (decimal). Absent = no deadline. */
+  deadline: 'rpc-deadline',
 } as const;
 
 export type StreamMarker = 'next' | 'end';
