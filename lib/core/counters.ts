@@ -37,5 +37,7 @@ export const SERVER_COUNTERS = [
   'replyPublishFailures',
   /** Requests dropped unhandled because their deadline (plus `deadlineGrace`) had passed. */
   'requestsExpired',
+  /** Messages turned away unhandled because the server was closing (requeued, left uncommitted, or answered `shutting-down`). */
+  'refusedAtClose',
 ] as const;
 export type ServerCounter = (typeof SERVER_COUNTERS)[number];

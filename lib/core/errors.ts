@@ -49,8 +49,18 @@ export class RpcTimeoutError extends RpcError {
   }
 }
 
-/** Why a remote handler failed: its own `RpcException`, an internal error, no handler, or a body it could not decode. */
-export type RpcRemoteErrorKind = 'exception' | 'internal' | 'no-handler' | 'bad-request' | 'too-large';
+/**
+ * Why a remote handler failed: its own `RpcException`, an internal error, no handler, a body it could
+ * not decode, a reply too large, or the server shutting down (the handler did not start, or its stream
+ * was stopped at close; safe to retry elsewhere if it did not start).
+ */
+export type RpcRemoteErrorKind =
+  | 'exception'
+  | 'internal'
+  | 'no-handler'
+  | 'bad-request'
+  | 'too-large'
+  | 'shutting-down';
 
 /** The server answered with an error. `.error` holds what the handler threw through `RpcException`. */
 export class RpcRemoteError<TError = unknown> extends RpcError {

@@ -17,6 +17,7 @@ import {
 import { parseHandlerKey, toDestination } from './patterns.js';
 import { RpcResponse } from './record-builder.js';
 import { type ReplyFrame, streamReplies } from './reply-stream.js';
+import { NOT_HANDLED_AT_CLOSE, ServerShuttingDown, ShutdownControl, STREAM_STOPPED_AT_CLOSE } from './shutdown.js';
 import type { RpcContext } from './rpc-context.js';
 import { describe } from './rpc-client.js';
 import type { RpcEvents, RpcStatus } from './status.js';
@@ -36,9 +37,11 @@ export interface Route {
 /**
  * What `dispatch` did with a message: `rejected` when it could not be handled and no error reply
  * went out (undecodable, or no handler, and no reply address), so an adapter may dead-letter it;
- * `handled` otherwise (replied, or ran an event handler, whatever its outcome).
+ * `refused` when its handler never started because the server was closing (`refuseAtClose` ran), so
+ * an adapter leaves it to the broker to redeliver; `handled` otherwise (replied, or ran an event
+ * handler, whatever its outcome).
  */
-export type DispatchOutcome = 'handled' | 'rejected';
+export type DispatchOutcome = 'handled' | 'rejected' | 'refused';
 
 type ProcessingStartHook = (transportId: unknown, context: unknown, done: () => Promise<void>) => void;
 
@@ -61,6 +64,7 @@ export abstract class RpcServer<
   /** What this server dropped, refused or could not deliver; `counters` reads them. */
   protected readonly counts = new RpcCounters<ServerCounter>(SERVER_COUNTERS);
   private readonly deadlines: DeadlineCheck;
+  private readonly work = new ShutdownControl();
   private closing?: Promise<void>;
   private starting?: Promise<void>;
   /** Whether processing hooks were set (Nest 12); until then messages skip them. */
@@ -150,6 +154,7 @@ export abstract class RpcServer<
         this.deadlines.passed(message)
           ? Promise.resolve('handled' as const)
           : this.withProcessingHooks(context, () => this.process(message, context)),
+        () => this.turnAway(message, context),
       )
       .catch((err) => {
         this.logger.error(
@@ -157,6 +162,29 @@ export abstract class RpcServer<
         );
         return 'handled' as const;
       });
+  }
+
+  /** Counts a message turned away at close and hands it to `refuseAtClose` once intake has stopped. */
+  private async turnAway(message: InboundMessage, context: TContext): Promise<DispatchOutcome> {
+    this.counts.increment('refusedAtClose');
+    await this.work.refuse(() => this.refuseAtClose(message, context));
+    return 'refused';
+  }
+
+  /**
+   * A message whose handler had not started when `close()` was called (it waited behind
+   * `maxConcurrency`, or arrived since) is turned away: its handler never runs. By default it is
+   * answered with a `shutting-down` error reply, so that its caller can retry at once, for brokers
+   * where nothing would redeliver it. An adapter whose broker redelivers overrides this (requeue,
+   * or leave it uncommitted: `dispatch` resolves with `refused`). Called once intake has stopped.
+   */
+  protected refuseAtClose(message: InboundMessage, context: TContext): void | Promise<void> {
+    const handler = this.messageHandlers.get(message.pattern);
+    const answerable =
+      message.replyTo !== undefined &&
+      handler?.isEventHandler !== true &&
+      message.headers[Headers.replyMode] !== 'event';
+    if (answerable) return this.replyError(message, context, 'shutting-down', NOT_HANDLED_AT_CLOSE);
   }
 
   override setOnProcessingStartHook(hook: Parameters<Server['setOnProcessingStartHook']>[0]): void {
@@ -231,7 +259,9 @@ export abstract class RpcServer<
       return 'handled';
     }
     const eventMode = message.headers[Headers.replyMode] === 'event';
-    await streamReplies(stream$, (frame) => this.sendFrame(message, context, frame), eventMode);
+    await this.work.track(stream$, (cuttable$) =>
+      streamReplies(cuttable$, (frame) => this.sendFrame(message, context, frame), eventMode),
+    );
     return 'handled';
   }
 
@@ -243,7 +273,9 @@ export abstract class RpcServer<
   ) {
     try {
       const result = await handler(data, context);
-      await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+      await this.work.track(this.transformToObservable(result), (cuttable$) =>
+        lastValueFrom(cuttable$, { defaultValue: undefined }),
+      );
     } catch (err) {
       this.logger.error(`Handler for "${message.destination}" failed: ${describe(err)}`);
     }
@@ -321,6 +353,7 @@ export abstract class RpcServer<
 
   /** Nest's exception filter turns `RpcException` into its payload and anything else into INTERNAL_ERROR. */
   private classify(err: unknown): [RpcRemoteErrorKind, unknown] {
+    if (err instanceof ServerShuttingDown) return ['shutting-down', STREAM_STOPPED_AT_CLOSE];
     if (err instanceof Error) {
       this.logger.error(err);
       return ['internal', INTERNAL_ERROR];
@@ -332,10 +365,11 @@ export abstract class RpcServer<
   }
 
   private async shutdown(): Promise<void> {
+    this.limit.close(); // no handler starts from now on: queued and newly arriving messages are turned away
     // Closing while listen() is still starting: let it finish so that what it opens gets closed.
     if (this.starting) this.abortStart();
     await this.starting?.catch(() => undefined);
-    await this.stopIntake();
+    await this.stopIntake().finally(() => this.work.stoppedIntake());
     const timeout = this.options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
     let cancel: (() => void) | undefined;
     const drained = await Promise.race([
@@ -343,8 +377,13 @@ export abstract class RpcServer<
       new Promise<boolean>((resolve) => (cancel = afterAtLeast(timeout, () => resolve(false)))),
     ]);
     cancel?.();
-    if (!drained)
-      this.logger.warn(`Closing with ${this.limit.load} handler(s) still running after ${timeout} ms`);
+    if (!drained) {
+      const cut = await this.work.cutStreams();
+      this.logger.warn(
+        `Closing after ${timeout} ms with ${this.limit.load} handler(s) still running; ${cut} stream(s) stopped with a shutting-down error`,
+      );
+    }
+    await this.work.refused();
     await this.closeTransport();
     this._status$.next('disconnected');
   }

@@ -155,6 +155,9 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     for (const topic of this.topics) this.consumer?.pause(topic);
   }
 
+  /** A request turned away at close needs nothing here: `handle` leaves its offset uncommitted. */
+  protected override refuseAtClose(): void {}
+
   protected override abortStart(): void {
     // listen() may be waiting for start offsets to be committed: nobody needs them any more
     this.uncommittedStarts.clear();
@@ -260,8 +263,9 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
       correlationId: route.correlationId,
       replyTo: route.replyTo,
     };
-    await this.dispatch(message, new KafkaRpcContext([message, record]));
-    if (window.finish(offset)) this.scheduleCommit();
+    const outcome = await this.dispatchWithOutcome(message, new KafkaRpcContext([message, record]));
+    // Turned away at close: left uncommitted, so the partition's next owner handles it.
+    if (outcome !== 'refused' && window.finish(offset)) this.scheduleCommit();
     if (window.paused && !window.revoked && !this.stopping && window.size < this.maxInFlight) {
       window.paused = false;
       this.consumer?.resume(window.topic, [window.partition]);

@@ -13,6 +13,8 @@ export function kafkaTarget(name: string): EdgeTarget {
   return {
     prefix,
     shortTimeoutMs: 1_000,
+    turnedAway: 'redelivered',
+    serverOptions: { topics: { numPartitions: 1 }, maxInFlightPerPartition: 10 },
     async startServer(
       controllers: Type[],
       options: RpcServerOptions & Record<string, unknown>,

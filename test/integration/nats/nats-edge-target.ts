@@ -11,6 +11,7 @@ export function natsTarget(): EdgeTarget {
   return {
     prefix: `dl${randomUUID().slice(0, 8)}`,
     shortTimeoutMs: 300,
+    turnedAway: 'answered',
     async startServer(controllers: Type[], options: RpcServerOptions & Record<string, unknown>) {
       @Module({ controllers })
       class M {}

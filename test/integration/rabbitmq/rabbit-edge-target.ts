@@ -13,6 +13,7 @@ export function rabbitTarget(): EdgeTarget {
   return {
     prefix: `dl${randomUUID().slice(0, 8)}`,
     shortTimeoutMs: 300,
+    turnedAway: 'redelivered',
     async startServer(controllers: Type[], options: RpcServerOptions & Record<string, unknown>) {
       @Module({ controllers })
       class M {}

@@ -27,6 +27,14 @@ export interface EdgeTarget {
   newClient(): Promise<RpcClient<any>>;
   /** A timeout short enough to pass while a handler is held, long enough for a request to reach the server. */
   shortTimeoutMs: number;
+  /**
+   * What the broker does with a request turned away at close: `answered` (core NATS: nothing would
+   * redeliver it, so its caller gets a `shutting-down` error at once) or `redelivered` (to the next
+   * server of the service).
+   */
+  turnedAway: 'answered' | 'redelivered';
+  /** Options every server of the close suite gets (e.g. Kafka: one partition, so one server holds every request). */
+  serverOptions?: Record<string, unknown>;
   /** Deletes what the suite left on the broker (queues, topics, groups). */
   cleanUp?(): Promise<void>;
 }
