@@ -55,12 +55,7 @@ export class RpcTimeoutError extends RpcError {
  * was stopped at close; safe to retry elsewhere if it did not start).
  */
 export type RpcRemoteErrorKind =
-  | 'exception'
-  | 'internal'
-  | 'no-handler'
-  | 'bad-request'
-  | 'too-large'
-  | 'shutting-down';
+  'exception' | 'internal' | 'no-handler' | 'bad-request' | 'too-large' | 'shutting-down';
 
 /** The server answered with an error. `.error` holds what the handler threw through `RpcException`. */
 export class RpcRemoteError<TError = unknown> extends RpcError {

@@ -17,7 +17,12 @@ import {
 import { parseHandlerKey, toDestination } from './patterns.js';
 import { RpcResponse } from './record-builder.js';
 import { type ReplyFrame, streamReplies } from './reply-stream.js';
-import { NOT_HANDLED_AT_CLOSE, ServerShuttingDown, ShutdownControl, STREAM_STOPPED_AT_CLOSE } from './shutdown.js';
+import {
+  NOT_HANDLED_AT_CLOSE,
+  ServerShuttingDown,
+  ShutdownControl,
+  STREAM_STOPPED_AT_CLOSE,
+} from './shutdown.js';
 import type { RpcContext } from './rpc-context.js';
 import { describe } from './rpc-client.js';
 import type { RpcEvents, RpcStatus } from './status.js';
@@ -150,10 +155,11 @@ export abstract class RpcServer<
     // A request nobody waits for any more does not run: checked on arrival and again when it leaves the queue.
     if (this.deadlines.passed(message)) return Promise.resolve('handled');
     return this.limit
-      .run(() =>
-        this.deadlines.passed(message)
-          ? Promise.resolve('handled' as const)
-          : this.withProcessingHooks(context, () => this.process(message, context)),
+      .run(
+        () =>
+          this.deadlines.passed(message)
+            ? Promise.resolve('handled' as const)
+            : this.withProcessingHooks(context, () => this.process(message, context)),
         () => this.turnAway(message, context),
       )
       .catch((err) => {

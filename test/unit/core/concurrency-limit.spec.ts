@@ -61,11 +61,21 @@ describe('ConcurrencyLimit', () => {
       },
       () => 'refused',
     );
-    const queued = [1, 2].map((i) => limit.run(async () => (started.push(i), 'ran'), () => 'refused'));
+    const queued = [1, 2].map((i) =>
+      limit.run(
+        async () => (started.push(i), 'ran'),
+        () => 'refused',
+      ),
+    );
     await Promise.resolve();
     limit.close();
     await expect(Promise.all(queued)).resolves.toEqual(['refused', 'refused']);
-    await expect(limit.run(async () => 'ran', () => 'refused')).resolves.toBe('refused');
+    await expect(
+      limit.run(
+        async () => 'ran',
+        () => 'refused',
+      ),
+    ).resolves.toBe('refused');
     await expect(limit.run(async () => 'ran')).rejects.toThrow(/closed/);
     expect(limit.load).toBe(1);
     let idle = false;
