@@ -7,13 +7,15 @@ import { finalize, firstValueFrom, interval } from 'rxjs';
 import { expect, it, onTestFinished } from 'vitest';
 import { RpcRecordBuilder, RpcRemoteError } from '../../../lib/index.js';
 import type { EdgeTarget } from './edge-target.js';
-import { activeResources, resourcesAddedSince } from './resources.js';
+import { activeResources, ResourceWatch, resourcesAddedSince } from './resources.js';
 import { Gate } from './sync.js';
 
 /** Registers the shared close tests in the current `describe`. */
 export function closeConformance(t: EdgeTarget): void {
   it('stops a stream still running when closeTimeout ends, and leaves no timers or handles behind', async () => {
     const before = activeResources();
+    const watch = new ResourceWatch();
+    onTestFinished(() => watch.stop());
     const pattern = `${t.prefix}.close.ticks`;
     let tornDown = false;
     @Controller()
@@ -45,7 +47,9 @@ export function closeConformance(t: EdgeTarget): void {
     expect(err).toBeInstanceOf(RpcRemoteError);
     expect(err.kind).toBe('shutting-down');
     await client.close();
-    await expect.poll(() => resourcesAddedSince(before), { timeout: 10_000 }).toEqual([]);
+    watch.stopRecording(); // from here on the timers are the poll's own
+    await expect.poll(() => watch.leftOver(), { timeout: 10_000 }).toEqual([]);
+    expect(resourcesAddedSince(before)).toEqual([]);
   }, 60_000);
 
   it('turns away requests queued behind maxConcurrency at close: they never run on the closing server', async () => {
