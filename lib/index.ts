@@ -16,6 +16,7 @@ export { RpcContext } from './core/rpc-context.js';
 export { RpcClient, type OutboundRequest, type ActiveRequest } from './core/rpc-client.js';
 export { RpcServer, type Route, type DispatchOutcome } from './core/rpc-server.js';
 export { monotonicNow } from './core/clock.js';
+export { stampDeadline, deadlineOf } from './core/deadline.js';
 export { PendingReplies, type PendingRequest } from './core/pending-replies.js';
 export { ConcurrencyLimit } from './core/concurrency-limit.js';
 export { streamReplies, type ReplyFrame } from './core/reply-stream.js';

@@ -1,11 +1,13 @@
 /**
  * Bounds how many handlers run at once; the rest wait in arrival order. `maxQueued` is how many may
- * wait: `full` tells an adapter to refuse or hold back the next one (`run` itself never refuses).
+ * wait: `full` tells an adapter to refuse or hold back the next one (`run` itself never refuses for
+ * that). Once closed it starts nothing more: waiting and new tasks get their `refused` fallback instead.
  */
 export class ConcurrencyLimit {
   private running = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly waiting: Array<(admitted: boolean) => void> = [];
   private idleWaiters: Array<() => void> = [];
+  private closed = false;
 
   constructor(
     readonly max: number,
@@ -31,22 +33,39 @@ export class ConcurrencyLimit {
     return this.running + this.waiting.length;
   }
 
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.running >= this.max) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.running++;
+  /** Runs `task` once a slot is free; runs `refused` instead (or rejects, without one) if the limit is closed first. */
+  async run<T>(task: () => Promise<T>, refused?: () => T | Promise<T>): Promise<T> {
+    if (this.closed) return this.refuse(refused);
+    if (this.running >= this.max) {
+      const admitted = await new Promise<boolean>((resolve) => this.waiting.push(resolve));
+      if (!admitted) return this.refuse(refused);
+    } else this.running++;
     try {
       return await task();
     } finally {
       const next = this.waiting.shift();
-      if (next) next();
+      if (next) next(true);
       else if (--this.running === 0) this.notifyIdle();
     }
+  }
+
+  /** Starts no task from now on: every waiting task is refused at once, and so is every later one. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const admit of this.waiting.splice(0)) admit(false);
+    if (this.running === 0) this.notifyIdle();
   }
 
   /** Resolves once nothing runs or waits. */
   idle(): Promise<void> {
     if (this.load === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private async refuse<T>(refused?: () => T | Promise<T>): Promise<T> {
+    if (!refused) throw new Error('The concurrency limit is closed');
+    return refused();
   }
 
   private notifyIdle(): void {

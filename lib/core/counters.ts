@@ -63,5 +63,9 @@ export const SERVER_COUNTERS = [
   'eventsRetried',
   /** Failed events sent to a dead-letter exchange (RabbitMQ) or topic (Kafka); the others were dropped. */
   'eventsDeadLettered',
+  /** Requests dropped unhandled because their deadline (plus `deadlineGrace`) had passed. */
+  'requestsExpired',
+  /** Messages turned away unhandled because the server was closing (requeued, left uncommitted, or answered `shutting-down`). */
+  'refusedAtClose',
 ] as const;
 export type ServerCounter = (typeof SERVER_COUNTERS)[number];

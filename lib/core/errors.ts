@@ -55,11 +55,19 @@ export class RpcTimeoutError extends RpcError {
 
 /**
  * Why a remote handler failed: its own `RpcException`, an internal error, no handler, a body it could
- * not decode, a reply too large, a stream past `maxStreamDuration`, or a server too busy to queue the
- * request (`overloaded`, try later).
+ * not decode, a reply too large, a stream past `maxStreamDuration`, a server too busy to queue the
+ * request (`overloaded`, try later), or the server shutting down (the handler did not start, or its
+ * stream was stopped at close; safe to retry elsewhere if it did not start).
  */
 export type RpcRemoteErrorKind =
-  'exception' | 'internal' | 'no-handler' | 'bad-request' | 'too-large' | 'stream-limit' | 'overloaded';
+  | 'exception'
+  | 'internal'
+  | 'no-handler'
+  | 'bad-request'
+  | 'too-large'
+  | 'stream-limit'
+  | 'overloaded'
+  | 'shutting-down';
 
 /** The server answered with an error. `.error` holds what the handler threw through `RpcException`. */
 export class RpcRemoteError<TError = unknown> extends RpcError {

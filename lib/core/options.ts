@@ -38,6 +38,11 @@ export interface RpcServerOptions {
   maxQueued?: number;
   /** Milliseconds `close()` waits for in-flight handlers before closing the connection. Default `DEFAULT_CLOSE_TIMEOUT`. */
   closeTimeout?: number;
+  /**
+   * Milliseconds added to a request's deadline before it counts as passed: the clock skew tolerated
+   * between caller and server. Default `DEFAULT_DEADLINE_GRACE`.
+   */
+  deadlineGrace?: number;
   /** Maps object patterns to destinations; string patterns are destinations as they are. */
   destination?: DestinationMapper;
   /** Applied to each reply value before encoding. Default: none. */
@@ -62,6 +67,7 @@ export const DEFAULT_MAX_CONCURRENCY = 100; // handlers at once per server
 export const DEFAULT_MAX_QUEUED = 1_000; // requests waiting for a handler slot per server
 export const DEFAULT_CLOSE_TIMEOUT = 10_000; // ten seconds
 export const DEFAULT_MAX_STREAM_DURATION = 3_600_000; // one hour
+export const DEFAULT_DEADLINE_GRACE = 1_000; // one second of clock skew between caller and server
 
 /** The longest delay Node's timers honour (about 24.8 days); longer ones would fire at once. */
 export const MAX_TIMEOUT = 2_147_483_647;

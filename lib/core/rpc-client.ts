@@ -18,6 +18,7 @@ import { checkTimeout, DEFAULT_TIMEOUT, type RpcClientOptions } from './options.
 import { toDestination } from './patterns.js';
 import { monotonicNow } from './clock.js';
 import { CLIENT_COUNTERS, type ClientCounter, RpcCounters } from './counters.js';
+import { stampDeadline } from './deadline.js';
 import { PendingReplies, type PendingRequest } from './pending-replies.js';
 import { RpcRecord, type RpcRecordOptions } from './record-builder.js';
 import { StreamBinding } from './stream-binding.js';
@@ -159,6 +160,7 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
         fail: (err) => subscriber.error(err),
       };
       request.correlationId = correlationId;
+      stampDeadline(request.headers, entry.timeoutMs);
       this.pending.add(entry);
       if (this.ready) this.dispatchRequest(entry, request);
       else

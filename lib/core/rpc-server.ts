@@ -6,6 +6,7 @@ import { CONTENT_TYPE_JSON, decode, encode } from './codec.js';
 import { afterAtLeast } from './clock.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import { RpcCounters, SERVER_COUNTERS, type ServerCounter } from './counters.js';
+import { DeadlineCheck } from './deadline.js';
 import { RpcConnectionError, RpcError, type RpcRemoteErrorKind } from './errors.js';
 import {
   DEFAULT_CLOSE_TIMEOUT,
@@ -20,6 +21,12 @@ import { RpcResponse } from './record-builder.js';
 import { quote } from './log-throttle.js';
 import { ReplyPolicy, type ReplyMode } from './reply-policy.js';
 import { type ReplyFrame, streamReplies } from './reply-stream.js';
+import {
+  NOT_HANDLED_AT_CLOSE,
+  ServerShuttingDown,
+  ShutdownControl,
+  STREAM_STOPPED_AT_CLOSE,
+} from './shutdown.js';
 import type { RpcContext } from './rpc-context.js';
 import { RunningStreams } from './running-streams.js';
 import { describe } from './rpc-client.js';
@@ -41,9 +48,11 @@ export interface Route {
  * What `dispatch` did with a message: `rejected` when it could not be handled and no error reply
  * went out (undecodable, or no handler, and no reply address), so an adapter may dead-letter it;
  * `failed` when a handler that sends no reply (an event's) threw or errored, so an adapter may retry
- * or dead-letter it (logged and counted in `eventsFailed` already); `handled` otherwise.
+ * or dead-letter it (logged and counted in `eventsFailed` already); `refused` when its handler never
+ * started because the server was closing (`refuseAtClose` ran), so an adapter leaves it to the broker
+ * to redeliver; `handled` otherwise (replied, or ran an event handler).
  */
-export type DispatchOutcome = 'handled' | 'rejected' | 'failed';
+export type DispatchOutcome = 'handled' | 'rejected' | 'failed' | 'refused';
 
 type ProcessingStartHook = (transportId: unknown, context: unknown, done: () => Promise<void>) => void;
 
@@ -69,6 +78,8 @@ export abstract class RpcServer<
   private requestDestinations?: ReadonlySet<string>;
   /** Streams in flight: frame stamps, cancel messages (`streams.cancel`), `maxStreamDuration`. */
   protected readonly streams = new RunningStreams(this.counts);
+  private readonly deadlines: DeadlineCheck;
+  private readonly work = new ShutdownControl();
   private closing?: Promise<void>;
   private starting?: Promise<void>;
   /** Whether processing hooks were set (Nest 12); until then messages skip them. */
@@ -89,6 +100,11 @@ export abstract class RpcServer<
       this.options.replyTo,
       (text) => this.logger.warn(text),
       () => this.counts.increment('replyAddressesRefused'),
+    );
+    this.deadlines = new DeadlineCheck(
+      this.options.deadlineGrace,
+      (line) => this.logger.warn(line),
+      () => this.counts.increment('requestsExpired'),
     );
   }
 
@@ -157,8 +173,16 @@ export abstract class RpcServer<
 
   /** `dispatch`, telling what became of the message (to dead-letter a rejected one, say). Never rejects. */
   protected dispatchWithOutcome(message: InboundMessage, context: TContext): Promise<DispatchOutcome> {
+    // A request nobody waits for any more does not run: checked on arrival and again when it leaves the queue.
+    if (this.deadlines.passed(message)) return Promise.resolve('handled');
     return this.limit
-      .run(() => this.withProcessingHooks(context, () => this.process(message, context)))
+      .run(
+        () =>
+          this.deadlines.passed(message)
+            ? Promise.resolve('handled' as const)
+            : this.withProcessingHooks(context, () => this.process(message, context)),
+        () => this.turnAway(message, context),
+      )
       .catch((err) => {
         this.logger.error(
           `Unexpected failure handling a message on "${message.destination}": ${describe(err)}`,
@@ -196,6 +220,29 @@ export abstract class RpcServer<
       message: `The server is overloaded (${this.limit.maxQueued} requests wait for a handler); try again later`,
     });
     return 'handled';
+  }
+
+  /** Counts a message turned away at close and hands it to `refuseAtClose` once intake has stopped. */
+  private async turnAway(message: InboundMessage, context: TContext): Promise<DispatchOutcome> {
+    this.counts.increment('refusedAtClose');
+    await this.work.refuse(() => this.refuseAtClose(message, context));
+    return 'refused';
+  }
+
+  /**
+   * A message whose handler had not started when `close()` was called (it waited behind
+   * `maxConcurrency`, or arrived since) is turned away: its handler never runs. By default it is
+   * answered with a `shutting-down` error reply, so that its caller can retry at once, for brokers
+   * where nothing would redeliver it. An adapter whose broker redelivers overrides this (requeue,
+   * or leave it uncommitted: `dispatch` resolves with `refused`). Called once intake has stopped.
+   */
+  protected refuseAtClose(message: InboundMessage, context: TContext): void | Promise<void> {
+    const handler = this.messageHandlers.get(message.pattern);
+    const answerable =
+      message.replyTo !== undefined &&
+      handler?.isEventHandler !== true &&
+      message.headers[Headers.replyMode] !== 'event';
+    if (answerable) return this.replyError(message, context, 'shutting-down', NOT_HANDLED_AT_CLOSE);
   }
 
   override setOnProcessingStartHook(hook: Parameters<Server['setOnProcessingStartHook']>[0]): void {
@@ -281,7 +328,9 @@ export abstract class RpcServer<
       this.options.maxStreamDuration ?? DEFAULT_MAX_STREAM_DURATION,
     );
     try {
-      await streamReplies(stream$, (frame) => this.sendFrame(message, context, frame), eventMode, run.signal);
+      await this.work.track(stream$, (cuttable$) =>
+        streamReplies(cuttable$, (frame) => this.sendFrame(message, context, frame), eventMode, run.signal),
+      );
     } finally {
       run.end();
     }
@@ -296,7 +345,9 @@ export abstract class RpcServer<
   ): Promise<DispatchOutcome> {
     try {
       const result = await handler(data, context);
-      await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+      await this.work.track(this.transformToObservable(result), (cuttable$) =>
+        lastValueFrom(cuttable$, { defaultValue: undefined }),
+      );
       return 'handled';
     } catch (err) {
       this.counts.increment('eventsFailed');
@@ -407,6 +458,7 @@ export abstract class RpcServer<
 
   /** Nest's exception filter turns `RpcException` into its payload and anything else into INTERNAL_ERROR. */
   private classify(err: unknown): [RpcRemoteErrorKind, unknown] {
+    if (err instanceof ServerShuttingDown) return ['shutting-down', STREAM_STOPPED_AT_CLOSE];
     if (err instanceof Error) {
       this.logger.error(err);
       return ['internal', INTERNAL_ERROR];
@@ -418,10 +470,11 @@ export abstract class RpcServer<
   }
 
   private async shutdown(): Promise<void> {
+    this.limit.close(); // no handler starts from now on: queued and newly arriving messages are turned away
     // Closing while listen() is still starting: let it finish so that what it opens gets closed.
     if (this.starting) this.abortStart();
     await this.starting?.catch(() => undefined);
-    await this.stopIntake();
+    await this.stopIntake().finally(() => this.work.stoppedIntake());
     const timeout = this.options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
     let cancel: (() => void) | undefined;
     const drained = await Promise.race([
@@ -429,8 +482,13 @@ export abstract class RpcServer<
       new Promise<boolean>((resolve) => (cancel = afterAtLeast(timeout, () => resolve(false)))),
     ]);
     cancel?.();
-    if (!drained)
-      this.logger.warn(`Closing with ${this.limit.load} handler(s) still running after ${timeout} ms`);
+    if (!drained) {
+      const cut = await this.work.cutStreams();
+      this.logger.warn(
+        `Closing after ${timeout} ms with ${this.limit.load} handler(s) still running; ${cut} stream(s) stopped with a shutting-down error`,
+      );
+    }
+    await this.work.refused();
     await this.closeTransport();
     this._status$.next('disconnected');
   }

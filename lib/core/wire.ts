@@ -27,6 +27,8 @@ export const Headers = {
   cancelTo: 'rpc-cancel-to',
   /** On an event retried or dead-lettered by a Kafka server: how many times its handler failed so far. */
   retryCount: 'rpc-retry-count',
+  /** On a request: when its caller stops waiting for the first reply, in epoch milliseconds (decimal). Absent = no deadline. */
+  deadline: 'rpc-deadline',
 } as const;
 
 export type StreamMarker = 'next' | 'end';

@@ -171,6 +171,9 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     for (const topic of this.topics) this.consumer?.pause(topic);
   }
 
+  /** A request turned away at close needs nothing here: `handle` leaves its offset uncommitted. */
+  protected override refuseAtClose(): void {}
+
   protected override abortStart(): void {
     // listen() may be waiting for start offsets to be committed: nobody needs them any more
     this.uncommittedStarts.clear();
@@ -282,7 +285,8 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     };
     const outcome = await this.dispatchWithOutcome(message, new KafkaRpcContext([message, record]));
     if (outcome === 'failed') await this.onEventFailed(record);
-    if (window.finish(offset)) this.scheduleCommit();
+    // Turned away at close: left uncommitted, so the partition's next owner handles it.
+    if (outcome !== 'refused' && window.finish(offset)) this.scheduleCommit();
     if (this.pausedWindows.size > 0) this.resumePaused();
   }
 

@@ -38,6 +38,7 @@ export function natsConnectionOptions(
     maxQueued: _maxQueued,
     closeTimeout: _closeTimeout,
     replyTo: _replyTo,
+    deadlineGrace: _deadlineGrace,
     ...connection
   } = options as NatsRpcServerOptions & NatsRpcClientOptions;
   return {

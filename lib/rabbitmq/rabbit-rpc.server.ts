@@ -317,6 +317,19 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
     }
   }
 
+  /**
+   * A request turned away at close goes back to its queue for another consumer (this one has been
+   * cancelled). With `noAck` nothing would redeliver it, so it is answered `shutting-down` instead.
+   */
+  protected override refuseAtClose(message: InboundMessage, ctx: RabbitRpcContext): void | Promise<void> {
+    if (this.noAck) return super.refuseAtClose(message, ctx);
+    try {
+      ctx.getChannelRef().nack(ctx.getMessage(), false, true); // claims the settlement: `settle` leaves it alone
+    } catch {
+      // Its channel closed meanwhile: the broker has requeued the message already.
+    }
+  }
+
   private readonly warnDropped = (text: string) => this.logger.warn(text);
 
   private dropChannel(): void {

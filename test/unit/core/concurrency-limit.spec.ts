@@ -70,4 +70,44 @@ describe('ConcurrencyLimit', () => {
     expect(() => new ConcurrencyLimit(1, -1)).toThrow(/maxQueued must be an integer >= 0/);
     expect(() => new ConcurrencyLimit(1, 1.5)).toThrow(RangeError);
   });
+
+  it('once closed starts nothing more: waiting and later tasks get their refused fallback', async () => {
+    const limit = new ConcurrencyLimit(1);
+    const gate = deferred();
+    const started: number[] = [];
+    const first = limit.run(
+      async () => {
+        started.push(0);
+        await gate.promise;
+        return 'ran';
+      },
+      () => 'refused',
+    );
+    const queued = [1, 2].map((i) =>
+      limit.run(
+        async () => (started.push(i), 'ran'),
+        () => 'refused',
+      ),
+    );
+    await Promise.resolve();
+    limit.close();
+    await expect(Promise.all(queued)).resolves.toEqual(['refused', 'refused']);
+    await expect(
+      limit.run(
+        async () => 'ran',
+        () => 'refused',
+      ),
+    ).resolves.toBe('refused');
+    await expect(limit.run(async () => 'ran')).rejects.toThrow(/closed/);
+    expect(limit.load).toBe(1);
+    let idle = false;
+    const idled = limit.idle().then(() => (idle = true));
+    await Promise.resolve();
+    expect(idle).toBe(false);
+    gate.resolve();
+    await expect(first).resolves.toBe('ran');
+    await idled;
+    expect(started).toEqual([0]);
+    expect(limit.load).toBe(0);
+  });
 });
