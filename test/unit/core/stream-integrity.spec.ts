@@ -182,7 +182,7 @@ describe('stream frames and stopping streams, client and server over a fake tran
     await expect.poll(() => torndown).toBe(1);
     expect(server.counters.streamsCancelled).toBe(1);
     expect(client.counters.streamCancelsSent).toBe(1);
-    expect(server.streamCount).toBe(0);
+    await expect.poll(() => server.streamCount).toBe(0);
   });
 
   it('stops a stream whose caller timed out', async () => {
