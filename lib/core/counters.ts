@@ -35,5 +35,7 @@ export type ClientCounter = (typeof CLIENT_COUNTERS)[number];
 export const SERVER_COUNTERS = [
   /** Replies the broker refused or that could not be published. */
   'replyPublishFailures',
+  /** Replies dropped before publishing because their reply address cannot exist (Kafka: no such topic or partition). */
+  'repliesUndeliverable',
 ] as const;
 export type ServerCounter = (typeof SERVER_COUNTERS)[number];

@@ -1,3 +1,4 @@
+import { LogLimiter } from '../core/log-limiter.js';
 import { DEFAULT_MAX_CONCURRENCY } from '../core/options.js';
 import { describe } from '../core/rpc-client.js';
 import { RpcServer, type Route } from '../core/rpc-server.js';
@@ -27,6 +28,7 @@ import {
 import { checkTopicName, ensureTopics } from './kafka-topics.js';
 import { createKafkajsDriver } from './kafkajs-driver.js';
 import { PartitionWindow } from './partition-window.js';
+import { ReplyTopics, type TopicLookupResult } from './reply-topics.js';
 
 const EMPTY = new Uint8Array(0);
 const COMMIT_RETRY_MS = 250;
@@ -48,8 +50,12 @@ export interface KafkaServerHandles {
 export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcContext> {
   private readonly groupId: string;
   private readonly maxInFlight: number;
+  private driver?: KafkaDriver;
   private producing?: KafkaProducing;
   private consumer?: DriverConsumer;
+  /** Reply topics and partition counts seen, so a reply to a missing one is dropped before it is produced. */
+  private readonly replyTopics = new ReplyTopics((topic) => this.lookupReplyTopic(topic));
+  private readonly undeliverableLog = new LogLimiter();
   private topics: string[] = [];
   private patternOf = new Map<string, string>();
   private readonly windows = new Map<string, PartitionWindow>();
@@ -98,6 +104,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     }
     this.topics = [...this.patternOf.keys()];
     const driver = this.createDriver();
+    this.driver = driver;
     const producing = new KafkaProducing(driver, this.options.producer);
     this.producing = producing;
     const { admin, producer } = producing;
@@ -189,6 +196,9 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     const producing = this.producing;
     if (!producing) throw new Error('The connection is closed');
     const route = replyRouteOf(context.getMessage().headers);
+    // Checked before it joins a produce request: a bad reply address fails alone and is not retried.
+    const undeliverable = await this.replyTopics.check(reply.destination, route.partition);
+    if (undeliverable !== undefined) return this.dropUndeliverable(reply, route.partition, undeliverable);
     const { headers, value } = replyHeaders(route, reply);
     try {
       await producing.queue.push({
@@ -204,7 +214,29 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
             : {}),
       });
     } catch (err) {
+      if (this.driver?.errorKind(err) === 'unknown-topic') this.replyTopics.forget(reply.destination);
       throw await producing.limits.toError(err, reply.destination, reply.destination, reply.body.byteLength);
+    }
+  }
+
+  private dropUndeliverable(reply: OutboundMessage, partition: number | undefined, why: string): void {
+    this.counts.increment('repliesUndeliverable');
+    this.undeliverableLog.run((suppressed) => {
+      const where =
+        partition === undefined ? `"${reply.destination}"` : `"${reply.destination}" partition ${partition}`;
+      const more = suppressed > 0 ? ` (${suppressed} more since the last such line)` : '';
+      this.logger.warn(`Reply to ${where} dropped: ${why}${more}`);
+    });
+  }
+
+  private async lookupReplyTopic(topic: string): Promise<TopicLookupResult> {
+    const admin = this.producing?.admin;
+    if (!admin) throw new Error('The connection is closed');
+    try {
+      return (await admin.partitionCounts([topic])).get(topic) ?? 'missing';
+    } catch (err) {
+      if (this.driver?.errorKind(err) === 'not-authorized') return 'forbidden';
+      throw err;
     }
   }
 
