@@ -17,6 +17,7 @@ import { KafkaRpcContext } from './kafka-rpc.context.js';
 import {
   checkPositiveInt,
   clientIdOf,
+  DEFAULT_KAFKA_ALLOW_MIXED_SUBSCRIPTIONS,
   DEFAULT_KAFKA_HEARTBEAT_INTERVAL,
   DEFAULT_KAFKA_IN_FLIGHT_FACTOR,
   DEFAULT_KAFKA_REQUEST_PARTITIONS,
@@ -26,6 +27,7 @@ import {
   type KafkaRpcServerOptions,
 } from './kafka-rpc.options.js';
 import { checkTopicName, ensureTopics } from './kafka-topics.js';
+import { conflictingMembers, groupConflict } from './group-check.js';
 import { createKafkajsDriver } from './kafkajs-driver.js';
 import { PartitionWindow } from './partition-window.js';
 import { ReplyTopics, type TopicLookupResult } from './reply-topics.js';
@@ -72,6 +74,10 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
    */
   private readonly uncommittedStarts = new Set<PartitionWindow>();
   private startWaiters: Array<() => void> = [];
+  /** The group's members were found to consume the same topics: until then no record is taken. */
+  private groupChecked = false;
+  /** The last group conflict logged, so a mixed group is reported once, not at every rebalance. */
+  private lastConflict?: string;
   private stopping = false;
   private recovering = false;
   private commitScheduled = false;
@@ -83,6 +89,9 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     if (!options?.client?.brokers?.length) throw new TypeError('KafkaRpcServer needs client.brokers');
     checkPositiveInt('maxInFlightPerPartition', options.maxInFlightPerPartition);
     checkPositiveInt('topics.numPartitions', options.topics?.numPartitions);
+    const mixed = options.consumer?.allowMixedSubscriptions;
+    if (mixed !== undefined && typeof mixed !== 'boolean')
+      throw new TypeError(`consumer.allowMixedSubscriptions must be a boolean, got ${typeof mixed}`);
     this.groupId = options.consumer?.groupId || clientIdOf(options);
     this.maxInFlight =
       options.maxInFlightPerPartition ??
@@ -145,6 +154,8 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
         },
         DEFAULT_KAFKA_JOIN_TIMEOUT,
       );
+      await this.checkGroup(true);
+      this.groupChecked = true;
       await this.startsCommitted(DEFAULT_KAFKA_JOIN_TIMEOUT);
     } catch (err) {
       await this.closeTransport().catch(() => undefined);
@@ -259,7 +270,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
   }
 
   private onBatch(topic: string, partition: number, records: KafkaRecord[]): number {
-    if (this.stopping) return 0;
+    if (this.stopping || !this.groupChecked) return 0;
     const key = keyOf(topic, partition);
     let window = this.windows.get(key);
     if (!window) this.windows.set(key, (window = new PartitionWindow(topic, partition)));
@@ -339,6 +350,42 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     }
     this.scheduleCommit();
     this.checkStarts(); // partitions taken away no longer hold listen() back
+    if (this.groupChecked) void this.checkGroup(false); // a member joined: it may be another service
+  }
+
+  /**
+   * Refuses a group whose other members subscribe to other topics (two services on one group id):
+   * `listen()` fails with `RpcGroupConflictError`; a server already listening logs it. With
+   * `consumer.allowMixedSubscriptions` it is only logged.
+   */
+  private async checkGroup(starting: boolean): Promise<void> {
+    const admin = this.producing?.admin;
+    if (!admin || this.stopping) return;
+    let others;
+    try {
+      others = await conflictingMembers(admin, this.groupId, this.topics, () => this.stopping);
+    } catch (err) {
+      this.logger.warn(
+        `Could not describe consumer group "${this.groupId}" to compare its members: ${describe(err)}`,
+      );
+      return;
+    }
+    if (others === undefined) {
+      if (!this.stopping)
+        this.logger.warn(`Consumer group "${this.groupId}" kept rebalancing; its members were not compared`);
+      return;
+    }
+    if (others.length === 0) {
+      this.lastConflict = undefined;
+      return;
+    }
+    const conflict = groupConflict(this.groupId, this.topics, others);
+    const allowed = this.options.consumer?.allowMixedSubscriptions ?? DEFAULT_KAFKA_ALLOW_MIXED_SUBSCRIPTIONS;
+    if (starting && !allowed) throw conflict;
+    if (conflict.message === this.lastConflict) return;
+    this.lastConflict = conflict.message;
+    if (allowed) this.logger.warn(conflict.message);
+    else this.logger.error(conflict.message);
   }
 
   /**
