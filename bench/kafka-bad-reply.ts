@@ -47,7 +47,24 @@ async function main() {
     timeout: 30_000,
   });
   await client.connect();
-  const call = () => firstValueFrom(client.send(topic, payload));
+  // The slowest good request of a run and how many took over a second: a stalled produce shows there.
+  let slowest = 0;
+  let overOneSecond = 0;
+  const call = async () => {
+    const t0 = performance.now();
+    await firstValueFrom(client.send(topic, payload));
+    const ms = performance.now() - t0;
+    slowest = Math.max(slowest, ms);
+    if (ms > 1_000) overOneSecond++;
+  };
+  const run = async (name: string) => {
+    slowest = 0;
+    overOneSecond = 0;
+    const result = await measure(name, CONCURRENCY, durationMs, call);
+    tails.push(`${name}: slowest ${slowest.toFixed(0)} ms, ${overOneSecond} over 1 s`);
+    return result;
+  };
+  const tails: string[] = [];
 
   let bad = 0;
   let stop = false;
@@ -66,12 +83,13 @@ async function main() {
 
   try {
     const results: Result[] = [];
-    results.push(await measure('good only', CONCURRENCY, durationMs, call));
+    results.push(await run('good only'));
     const loop = hostileLoop();
-    results.push(await measure('good + 1 bad/s', CONCURRENCY, durationMs, call));
+    results.push(await run('good + 1 bad/s'));
     stop = true;
     await loop;
     printTable(results);
+    console.log(`\n${tails.join('\n')}`);
     console.log(`\nbad requests sent: ${bad}; server counters: ${JSON.stringify(server.counters)}`);
   } finally {
     await client.close();
