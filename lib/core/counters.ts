@@ -67,5 +67,7 @@ export const SERVER_COUNTERS = [
   'requestsExpired',
   /** Messages turned away unhandled because the server was closing (requeued, left uncommitted, or answered `shutting-down`). */
   'refusedAtClose',
+  /** Replies dropped before publishing because their reply address cannot exist (Kafka: no such topic or partition). */
+  'repliesUndeliverable',
 ] as const;
 export type ServerCounter = (typeof SERVER_COUNTERS)[number];

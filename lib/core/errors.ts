@@ -9,7 +9,8 @@ export type RpcErrorCode =
   | 'RPC_DECODE'
   | 'RPC_STREAM_RESTARTED'
   | 'RPC_STREAM_GAP'
-  | 'RPC_NOT_CONFIRMED';
+  | 'RPC_NOT_CONFIRMED'
+  | 'RPC_GROUP_CONFLICT';
 
 const ERROR_BRAND = Symbol.for('nestjs-broker-rpc.error');
 
@@ -183,4 +184,38 @@ export class RpcNotConfirmedError extends RpcError {
   ) {
     super('RPC_NOT_CONFIRMED', message, options);
   }
+}
+
+/** Another member of the group a server joins, as the broker describes it. */
+export interface GroupConflictMember {
+  clientId: string;
+  host: string;
+  /** What it consumes (Kafka: the topics it subscribed to). */
+  topics: string[];
+}
+
+/**
+ * The consumer group a server joined has members consuming other destinations than this server (two
+ * services sharing one group, typically both on the default group id), so the broker would split
+ * the work between services that cannot do each other's.
+ */
+export class RpcGroupConflictError extends RpcError {
+  constructor(
+    readonly groupId: string,
+    readonly topics: string[],
+    readonly members: GroupConflictMember[],
+    hint: string,
+  ) {
+    const others = members
+      .map((m) => `client "${m.clientId}" on ${m.host} consumes ${list(m.topics)}`)
+      .join('; ');
+    super(
+      'RPC_GROUP_CONFLICT',
+      `Consumer group "${groupId}" has members consuming other topics than this server (${list(topics)}): ${others}. ${hint}`,
+    );
+  }
+}
+
+function list(names: string[]): string {
+  return names.length === 0 ? 'nothing' : names.map((n) => `"${n}"`).join(', ');
 }

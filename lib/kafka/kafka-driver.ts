@@ -39,6 +39,21 @@ export interface TopicPartitionOffset {
   offset: string;
 }
 
+/** A member of a consumer group, as the group's coordinator describes it. */
+export interface GroupMember {
+  memberId: string;
+  clientId: string;
+  host: string;
+  /** The topics it subscribed to; `undefined` when its subscription could not be read. */
+  topics?: string[];
+}
+
+/** A consumer group's members. Their subscriptions are only known while the group is `stable` (not rebalancing). */
+export interface GroupDescription {
+  stable: boolean;
+  members: GroupMember[];
+}
+
 /** Partitions by topic. */
 export type Assignment = Record<string, number[]>;
 
@@ -103,6 +118,8 @@ export interface DriverAdmin {
   endOffsets(topic: string): Promise<Map<number, string>>;
   /** The group's committed next-offsets per partition (`undefined` where it has none). */
   committedOffsets(groupId: string, topic: string): Promise<Map<number, string | undefined>>;
+  /** The members of a consumer group and the topics each subscribed to. */
+  describeGroup(groupId: string): Promise<GroupDescription>;
   /** A topic config value, e.g. `max.message.bytes`. */
   topicConfig(topic: string, name: string): Promise<string | undefined>;
   disconnect(): Promise<void>;

@@ -50,6 +50,12 @@ export interface KafkaRpcServerOptions extends RpcServerOptions {
     /** Longest fetch wait when no request is waiting. Default `DEFAULT_KAFKA_SERVER_MAX_WAIT`. */
     maxWaitTimeInMs?: number;
     maxBytesPerPartition?: number;
+    /**
+     * Join a group whose other members subscribe to other topics (a rolling deploy that adds or
+     * removes handlers) with a warning, instead of failing `listen()` with `RpcGroupConflictError`.
+     * Default `DEFAULT_KAFKA_ALLOW_MIXED_SUBSCRIPTIONS`.
+     */
+    allowMixedSubscriptions?: boolean;
   };
   producer?: KafkaProducerOptions;
   /** Request topics of the registered patterns. */
@@ -106,6 +112,8 @@ export const DEFAULT_KAFKA_HEARTBEAT_INTERVAL = 1_000;
 export const DEFAULT_KAFKA_SERVER_MAX_WAIT = 100;
 /** The reply consumer's fetch long-poll. */
 export const DEFAULT_KAFKA_CLIENT_MAX_WAIT = 100;
+/** `listen()` refuses a consumer group whose members subscribe to different topics. */
+export const DEFAULT_KAFKA_ALLOW_MIXED_SUBSCRIPTIONS = false;
 /** Longest wait for a consumer's first group join in `connect()` / `listen()`. */
 export const DEFAULT_KAFKA_JOIN_TIMEOUT = 60_000;
 /** Backoff for reconnects and retried requests: short, so a restarted broker is found again within seconds. */

@@ -1,3 +1,4 @@
+import { LogLimiter } from '../core/log-limiter.js';
 import { DEFAULT_MAX_CONCURRENCY } from '../core/options.js';
 import { describe } from '../core/rpc-client.js';
 import { RpcServer, type Route } from '../core/rpc-server.js';
@@ -17,6 +18,7 @@ import { KafkaRpcContext } from './kafka-rpc.context.js';
 import {
   checkPositiveInt,
   clientIdOf,
+  DEFAULT_KAFKA_ALLOW_MIXED_SUBSCRIPTIONS,
   DEFAULT_KAFKA_HEARTBEAT_INTERVAL,
   DEFAULT_KAFKA_EVENT_RETRIES,
   DEFAULT_KAFKA_IN_FLIGHT_FACTOR,
@@ -27,9 +29,11 @@ import {
   type KafkaRpcServerOptions,
 } from './kafka-rpc.options.js';
 import { checkTopicName, ensureTopics } from './kafka-topics.js';
+import { conflictingMembers, groupConflict } from './group-check.js';
 import { createKafkajsDriver } from './kafkajs-driver.js';
 import { PartitionWindow } from './partition-window.js';
 import { failedEventRecord } from './kafka-event-policy.js';
+import { ReplyTopics, type TopicLookupResult } from './reply-topics.js';
 
 const EMPTY = new Uint8Array(0);
 const COMMIT_RETRY_MS = 250;
@@ -53,8 +57,12 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
   private readonly maxInFlight: number;
   private readonly responder: string;
   private readonly eventRetries: number;
+  private driver?: KafkaDriver;
   private producing?: KafkaProducing;
   private consumer?: DriverConsumer;
+  /** Reply topics and partition counts seen, so a reply to a missing one is dropped before it is produced. */
+  private readonly replyTopics = new ReplyTopics((topic) => this.lookupReplyTopic(topic));
+  private readonly undeliverableLog = new LogLimiter();
   private topics: string[] = [];
   private patternOf = new Map<string, string>();
   private readonly windows = new Map<string, PartitionWindow>();
@@ -73,6 +81,10 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
    */
   private readonly uncommittedStarts = new Set<PartitionWindow>();
   private startWaiters: Array<() => void> = [];
+  /** The group's members were found to consume the same topics: until then no record is taken. */
+  private groupChecked = false;
+  /** The last group conflict logged, so a mixed group is reported once, not at every rebalance. */
+  private lastConflict?: string;
   private stopping = false;
   private recovering = false;
   private commitScheduled = false;
@@ -91,6 +103,9 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
       throw new RangeError(`eventRetries must be an integer >= 0, got ${options.eventRetries}`);
     if (options.deadLetterTopic !== undefined) checkTopicName(options.deadLetterTopic, 'deadLetterTopic');
     this.eventRetries = options.eventRetries ?? DEFAULT_KAFKA_EVENT_RETRIES;
+    const mixed = options.consumer?.allowMixedSubscriptions;
+    if (mixed !== undefined && typeof mixed !== 'boolean')
+      throw new TypeError(`consumer.allowMixedSubscriptions must be a boolean, got ${typeof mixed}`);
     this.groupId = options.consumer?.groupId || clientIdOf(options);
     this.responder = responderId('kafka', this.groupId);
     this.maxInFlight =
@@ -113,6 +128,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     }
     this.topics = [...this.patternOf.keys()];
     const driver = this.createDriver();
+    this.driver = driver;
     const producing = new KafkaProducing(driver, this.options.producer);
     this.producing = producing;
     const { admin, producer } = producing;
@@ -154,6 +170,8 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
         },
         DEFAULT_KAFKA_JOIN_TIMEOUT,
       );
+      await this.checkGroup(true);
+      this.groupChecked = true;
       await this.startsCommitted(DEFAULT_KAFKA_JOIN_TIMEOUT);
     } catch (err) {
       await this.closeTransport().catch(() => undefined);
@@ -208,6 +226,9 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     const producing = this.producing;
     if (!producing) throw new Error('The connection is closed');
     const route = replyRouteOf(context.getMessage().headers);
+    // Checked before it joins a produce request: a bad reply address fails alone and is not retried.
+    const undeliverable = await this.replyTopics.check(reply.destination, route.partition);
+    if (undeliverable !== undefined) return this.dropUndeliverable(reply, route.partition, undeliverable);
     const { headers, value } = replyHeaders(route, reply);
     try {
       await producing.queue.push({
@@ -223,7 +244,29 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
             : {}),
       });
     } catch (err) {
+      if (this.driver?.errorKind(err) === 'unknown-topic') this.replyTopics.forget(reply.destination);
       throw await producing.limits.toError(err, reply.destination, reply.destination, reply.body.byteLength);
+    }
+  }
+
+  private dropUndeliverable(reply: OutboundMessage, partition: number | undefined, why: string): void {
+    this.counts.increment('repliesUndeliverable');
+    this.undeliverableLog.run((suppressed) => {
+      const where =
+        partition === undefined ? `"${reply.destination}"` : `"${reply.destination}" partition ${partition}`;
+      const more = suppressed > 0 ? ` (${suppressed} more since the last such line)` : '';
+      this.logger.warn(`Reply to ${where} dropped: ${why}${more}`);
+    });
+  }
+
+  private async lookupReplyTopic(topic: string): Promise<TopicLookupResult> {
+    const admin = this.producing?.admin;
+    if (!admin) throw new Error('The connection is closed');
+    try {
+      return (await admin.partitionCounts([topic])).get(topic) ?? 'missing';
+    } catch (err) {
+      if (this.driver?.errorKind(err) === 'not-authorized') return 'forbidden';
+      throw err;
     }
   }
 
@@ -246,7 +289,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
   }
 
   private onBatch(topic: string, partition: number, records: KafkaRecord[]): number {
-    if (this.stopping) return 0;
+    if (this.stopping || !this.groupChecked) return 0;
     const key = keyOf(topic, partition);
     let window = this.windows.get(key);
     if (!window) this.windows.set(key, (window = new PartitionWindow(topic, partition)));
@@ -365,6 +408,42 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     }
     this.scheduleCommit();
     this.checkStarts(); // partitions taken away no longer hold listen() back
+    if (this.groupChecked) void this.checkGroup(false); // a member joined: it may be another service
+  }
+
+  /**
+   * Refuses a group whose other members subscribe to other topics (two services on one group id):
+   * `listen()` fails with `RpcGroupConflictError`; a server already listening logs it. With
+   * `consumer.allowMixedSubscriptions` it is only logged.
+   */
+  private async checkGroup(starting: boolean): Promise<void> {
+    const admin = this.producing?.admin;
+    if (!admin || this.stopping) return;
+    let others;
+    try {
+      others = await conflictingMembers(admin, this.groupId, this.topics, () => this.stopping);
+    } catch (err) {
+      this.logger.warn(
+        `Could not describe consumer group "${this.groupId}" to compare its members: ${describe(err)}`,
+      );
+      return;
+    }
+    if (others === undefined) {
+      if (!this.stopping)
+        this.logger.warn(`Consumer group "${this.groupId}" kept rebalancing; its members were not compared`);
+      return;
+    }
+    if (others.length === 0) {
+      this.lastConflict = undefined;
+      return;
+    }
+    const conflict = groupConflict(this.groupId, this.topics, others);
+    const allowed = this.options.consumer?.allowMixedSubscriptions ?? DEFAULT_KAFKA_ALLOW_MIXED_SUBSCRIPTIONS;
+    if (starting && !allowed) throw conflict;
+    if (conflict.message === this.lastConflict) return;
+    this.lastConflict = conflict.message;
+    if (allowed) this.logger.warn(conflict.message);
+    else this.logger.error(conflict.message);
   }
 
   /**

@@ -3,9 +3,14 @@ import type { DriverAdmin, KafkaDriver, TopicSpec } from './kafka-driver.js';
 
 const LEGAL = /^[a-zA-Z0-9._-]{1,249}$/;
 
+/** Whether Kafka accepts the name as a topic. */
+export function isLegalTopicName(name: string): boolean {
+  return LEGAL.test(name) && name !== '.' && name !== '..';
+}
+
 /** Throws `RpcInvalidPatternError` for a name Kafka refuses as a topic. */
 export function checkTopicName(name: string, what = 'Pattern'): string {
-  if (!LEGAL.test(name) || name === '.' || name === '..') {
+  if (!isLegalTopicName(name)) {
     throw new RpcInvalidPatternError(
       `${what} "${name}" is not a valid Kafka topic name (1-249 characters of a-z, A-Z, 0-9, ".", "_", "-")`,
     );

@@ -25,6 +25,7 @@ import type {
   DriverConsumerOptions,
   DriverErrorKind,
   DriverProducer,
+  GroupDescription,
   KafkaDriver,
   KafkaRecord,
   ProduceRecord,
@@ -38,7 +39,7 @@ import {
   type KafkaProducerOptions,
 } from './kafka-rpc.options.js';
 
-const { Kafka, Partitioners, logLevel: LogLevel } = kafkajs;
+const { AssignerProtocol, Kafka, Partitioners, logLevel: LogLevel } = kafkajs;
 
 const LEVELS = {
   nothing: LogLevel.NOTHING,
@@ -178,6 +179,22 @@ class KafkajsAdmin implements DriverAdmin {
     return new Map(
       (entry?.partitions ?? []).map((p) => [p.partition, Number(p.offset) >= 0 ? p.offset : undefined]),
     );
+  }
+
+  async describeGroup(groupId: string): Promise<GroupDescription> {
+    const { groups } = await retried(() => this.admin.describeGroups([groupId]));
+    const group = groups.find((g) => g.groupId === groupId);
+    // Another protocol type (a Connect worker, a share group) has no consumer subscriptions to compare.
+    if (!group || group.protocolType !== 'consumer') return { stable: true, members: [] };
+    return {
+      stable: group.state === 'Stable',
+      members: group.members.map((m) => ({
+        memberId: m.memberId,
+        clientId: m.clientId,
+        host: m.clientHost,
+        topics: subscribedTopics(m.memberMetadata),
+      })),
+    };
   }
 
   async topicConfig(topic: string, name: string): Promise<string | undefined> {
@@ -390,6 +407,21 @@ async function retried<T>(call: () => Promise<T>, attempts = 30, delayMs = 100):
       if (attempt >= attempts || (err as { retriable?: unknown })?.retriable !== true) throw err;
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
+  }
+}
+
+/**
+ * The topics in a consumer's group-member metadata (Kafka's ConsumerProtocolSubscription, which
+ * kafkajs's assigners write with `AssignerProtocol.MemberMetadata`); `undefined` when there is
+ * none (the coordinator sends none while the group rebalances) or it cannot be read. Exported for unit tests only.
+ */
+export function subscribedTopics(metadata: Buffer | undefined): string[] | undefined {
+  if (!metadata || metadata.length === 0) return undefined;
+  try {
+    const topics = AssignerProtocol.MemberMetadata.decode(metadata)?.topics;
+    return Array.isArray(topics) && topics.every((t) => typeof t === 'string') ? [...topics] : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -18,6 +18,7 @@ function fakeDriver(calls: string[], options: { failDisconnect?: boolean } = {})
     createTopics: async () => {},
     endOffsets: async () => new Map(),
     committedOffsets: async () => new Map(),
+    describeGroup: async () => ({ stable: true, members: [] }),
     topicConfig: async (topic, name) => {
       calls.push(`admin ${name} of ${topic}`);
       return '2000';

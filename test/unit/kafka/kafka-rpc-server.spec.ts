@@ -35,6 +35,9 @@ class FakeAdmin implements DriverAdmin {
   async topicConfig() {
     return undefined;
   }
+  async describeGroup() {
+    return { stable: true, members: [] };
+  }
 }
 
 /** Records what the server asks of the consumer, in order; joins with `assignment` when run. */

@@ -33,6 +33,7 @@ function refusingAdmin(refusal: Error): DriverAdmin {
     },
     endOffsets: async () => new Map(),
     committedOffsets: async () => new Map(),
+    describeGroup: async () => ({ stable: true, members: [] }),
     topicConfig: async () => undefined,
   } as DriverAdmin;
 }

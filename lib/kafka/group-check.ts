@@ -1,0 +1,51 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { RpcGroupConflictError } from '../core/errors.js';
+import type { DriverAdmin, GroupMember } from './kafka-driver.js';
+
+/** Reads of a group that is still rebalancing (the coordinator describes no subscriptions then), and the pause between them. */
+const STABLE_ATTEMPTS = 50;
+const STABLE_RETRY_MS = 100;
+
+const HINT =
+  'kafkajs assigns every partition of the group leader’s topics round-robin over all members, so ' +
+  'partitions would go to members that do not consume them and some topics to nobody. Give each ' +
+  'service its own consumer group (consumer.groupId, or a client.clientId of its own), or set ' +
+  'consumer.allowMixedSubscriptions while a rolling deploy adds or removes handlers.';
+
+/**
+ * The members of the group whose subscribed topics are not exactly `topics`; `undefined` when the
+ * group did not settle (stop rebalancing) within a few seconds, or `cancelled()` turned true.
+ */
+export async function conflictingMembers(
+  admin: DriverAdmin,
+  groupId: string,
+  topics: string[],
+  cancelled: () => boolean,
+): Promise<GroupMember[] | undefined> {
+  const ours = new Set(topics);
+  for (let attempt = 1; attempt <= STABLE_ATTEMPTS && !cancelled(); attempt++) {
+    const group = await admin.describeGroup(groupId);
+    if (group.stable) {
+      return group.members.filter(
+        (m) =>
+          m.topics !== undefined && (m.topics.length !== ours.size || m.topics.some((t) => !ours.has(t))),
+      );
+    }
+    await delay(STABLE_RETRY_MS);
+  }
+  return undefined;
+}
+
+/** The typed error naming the group, this server's topics and the other members'. */
+export function groupConflict(
+  groupId: string,
+  topics: string[],
+  members: GroupMember[],
+): RpcGroupConflictError {
+  return new RpcGroupConflictError(
+    groupId,
+    [...topics].sort(),
+    members.map((m) => ({ clientId: m.clientId, host: m.host, topics: [...(m.topics ?? [])].sort() })),
+    HINT,
+  );
+}
