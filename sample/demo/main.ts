@@ -1,0 +1,137 @@
+// npm run demo [-- memory|nats|rabbitmq|kafka] [--serve]
+//
+// Starts the worker microservice and the HTTP gateway in this process, calls the gateway's endpoints
+// over HTTP and prints what came back. Exits 0 when every call answered as expected, 1 otherwise.
+// One process: the in-memory broker lives in it, and over a real broker the two apps still share
+// nothing but the broker.
+import type { INestApplication, INestMicroservice } from '@nestjs/common';
+import { startGateway, startWorker } from '../src/apps.js';
+import { isTransportName, type Transport, TRANSPORTS } from '../src/transports.js';
+import { BrokerError, brokersScript, listening } from './brokers.js';
+import * as checks from './checks.js';
+import { load } from './load.js';
+import { note, out, seconds, step } from './print.js';
+
+const USAGE = 'usage: npm run demo [-- memory|nats|rabbitmq|kafka] [--serve]';
+const LOAD = { durationMs: 3_000, concurrency: 16 };
+/** Nest logs only what went wrong, so the transcript stays readable. */
+const QUIET: ['warn', 'error'] = ['warn', 'error'];
+
+function parseArgs(args: string[]): { transport: Transport; serve: boolean } {
+  let name = 'memory';
+  let serve = false;
+  for (const arg of args) {
+    if (arg === '--serve') serve = true;
+    else if (isTransportName(arg)) name = arg;
+    else {
+      console.error(`unknown argument "${arg}"\n${USAGE}`);
+      process.exit(2);
+    }
+  }
+  return { transport: TRANSPORTS[name as keyof typeof TRANSPORTS], serve };
+}
+
+const { transport, serve } = parseArgs(process.argv.slice(2));
+const cleanups: Array<() => Promise<void>> = [];
+let stopping: Promise<never> | undefined;
+
+/** Closes what was started, newest first, and exits; the first call wins. */
+function finish(code: number): Promise<never> {
+  stopping ??= (async () => {
+    for (const cleanup of cleanups.reverse()) {
+      await cleanup().catch((err) => note(`could not stop cleanly: ${(err as Error).message}`));
+    }
+    process.exit(code);
+  })();
+  return stopping;
+}
+
+process.once('SIGINT', () => {
+  out();
+  note('stopping…');
+  void finish(130);
+});
+process.once('SIGTERM', () => void finish(143));
+
+async function timed<T>(label: string, what: string, start: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    const value = await start();
+    step(undefined, label, `${what} (${seconds(performance.now() - t0)})`);
+    return value;
+  } catch (err) {
+    step(false, label, `could not start: ${(err as Error).message}`);
+    if (err instanceof BrokerError) for (const line of err.logTail.split('\n')) note(line);
+    return finish(1);
+  }
+}
+
+out(`nestjs-broker-rpc demo: an HTTP gateway calls a worker microservice with client.send()`);
+step(undefined, 'transport', `${transport.name}, over ${transport.via}`);
+
+const broker = transport.broker;
+if (broker) {
+  if (await listening(broker)) {
+    step(undefined, broker.name, `already running on ${broker.host}:${broker.port}, used as it is`);
+  } else {
+    step(undefined, broker.name, `not running: starting it (bash scripts/brokers.sh up ${broker.name})`);
+    await timed(broker.name, `started on ${broker.host}:${broker.port}`, () => brokersScript('up', broker));
+    cleanups.push(async () => {
+      await brokersScript('down', broker);
+      step(undefined, broker.name, 'stopped (this demo started it)');
+    });
+  }
+}
+
+const worker: INestMicroservice = await timed('worker', 'listening on math.*', () =>
+  startWorker(transport, QUIET),
+);
+cleanups.push(() => worker.close());
+const port = serve ? Number(process.env.PORT ?? 3000) : 0;
+const gateway: INestApplication = await timed('gateway', 'HTTP on 127.0.0.1', () =>
+  startGateway(transport, QUIET, port),
+);
+cleanups.push(() => gateway.close());
+const base = (await gateway.getUrl()).replace('[::1]', '127.0.0.1');
+note(base);
+out();
+
+const results: boolean[] = [];
+const started = performance.now();
+for (const check of [checks.sum, checks.stream, checks.remoteError, checks.timeout, checks.noResponders]) {
+  results.push(await check(base).catch((err) => (step(false, check.name, (err as Error).message), false)));
+}
+results.push(await load(base, LOAD));
+const passed = results.filter(Boolean).length;
+out();
+out(
+  passed === results.length
+    ? `all ${passed} checks passed (${seconds(performance.now() - started)})`
+    : `${results.length - passed} of ${results.length} checks FAILED`,
+);
+const code = passed === results.length ? 0 : 1;
+
+if (serve) {
+  out();
+  out(`the gateway keeps serving on ${base} (Ctrl-C stops it); try:`);
+  for (const line of [
+    `curl '${base}/sum?numbers=1,2,3'`,
+    `curl '${base}/sum?numbers=1,x'          # 422: the worker's validation (E_VALIDATION)`,
+    `curl -N '${base}/count?to=10'           # NDJSON, one line every 100 ms`,
+    `curl -i '${base}/divide?a=1&b=0'        # 422 RpcRemoteError`,
+    `curl -i '${base}/slow'                  # 504 RpcTimeoutError`,
+    `curl -i '${base}/nobody'                # 503 RpcNoRespondersError`,
+    `curl '${base}/ping'`,
+  ]) {
+    note(line);
+  }
+  process.removeAllListeners('SIGINT');
+  process.once('SIGINT', () => {
+    out();
+    note('stopping…');
+    void finish(code);
+  });
+} else {
+  out();
+  await finish(code);
+}

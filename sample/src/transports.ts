@@ -1,0 +1,109 @@
+import type { ClientProvider, CustomTransportStrategy } from '@nestjs/microservices';
+
+export const TRANSPORT_NAMES = ['memory', 'nats', 'rabbitmq', 'kafka'] as const;
+export type TransportName = (typeof TRANSPORT_NAMES)[number];
+
+/** A broker that `scripts/brokers.sh` runs, and where it listens. */
+export interface BrokerAddress {
+  name: Exclude<TransportName, 'memory'>;
+  host: string;
+  port: number;
+}
+
+/** One way to carry the worker's messages: the worker's server strategy and the gateway's client registration. */
+export interface Transport {
+  name: TransportName;
+  /** Where the messages go, in a few words. */
+  via: string;
+  /** The broker this transport needs; the in-memory one needs none. */
+  broker?: BrokerAddress;
+  server(): Promise<CustomTransportStrategy>;
+  client(): Promise<ClientProvider>;
+}
+
+/** The worker's queue group / consumer group: every worker instance joins it, and each request goes to one. */
+const GROUP = 'math-worker';
+/** The gateway waits at most this long for each reply, unless a call says otherwise. */
+const TIMEOUT_MS = 5_000;
+
+const NATS_URL = 'nats://127.0.0.1:4222';
+const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
+const KAFKA_BROKERS = ['127.0.0.1:9092'];
+
+// Each entry imports its adapter when used, so a run loads only its own broker client.
+export const TRANSPORTS: Record<TransportName, Transport> = {
+  memory: {
+    name: 'memory',
+    via: 'an in-memory broker inside this process',
+    async server() {
+      const { MemoryRpcServer } = await importTesting();
+      return new MemoryRpcServer({ queue: GROUP });
+    },
+    async client() {
+      const { MemoryRpcClient } = await importTesting();
+      return { customClass: MemoryRpcClient, options: { timeout: TIMEOUT_MS } };
+    },
+  },
+  nats: {
+    name: 'nats',
+    via: NATS_URL,
+    broker: { name: 'nats', host: '127.0.0.1', port: 4222 },
+    async server() {
+      const { NatsRpcServer } = await import('../../lib/nats/index.js');
+      return new NatsRpcServer({ servers: NATS_URL, queue: GROUP });
+    },
+    async client() {
+      const { NatsRpcClient } = await import('../../lib/nats/index.js');
+      return { customClass: NatsRpcClient, options: { servers: NATS_URL, timeout: TIMEOUT_MS } };
+    },
+  },
+  rabbitmq: {
+    name: 'rabbitmq',
+    via: 'amqp://127.0.0.1:5672',
+    broker: { name: 'rabbitmq', host: '127.0.0.1', port: 5672 },
+    async server() {
+      const { RabbitRpcServer } = await import('../../lib/rabbitmq/index.js');
+      return new RabbitRpcServer({ urls: [AMQP_URL] });
+    },
+    async client() {
+      const { RabbitRpcClient } = await import('../../lib/rabbitmq/index.js');
+      return { customClass: RabbitRpcClient, options: { urls: [AMQP_URL], timeout: TIMEOUT_MS } };
+    },
+  },
+  kafka: {
+    name: 'kafka',
+    via: `kafka://${KAFKA_BROKERS[0]}`,
+    broker: { name: 'kafka', host: '127.0.0.1', port: 9092 },
+    async server() {
+      const { KafkaRpcServer } = await import('../../lib/kafka/index.js');
+      return new KafkaRpcServer({ client: { brokers: KAFKA_BROKERS, clientId: GROUP } });
+    },
+    async client() {
+      const { KafkaRpcClient } = await import('../../lib/kafka/index.js');
+      return {
+        customClass: KafkaRpcClient,
+        options: { client: { brokers: KAFKA_BROKERS, clientId: 'math-gateway' }, timeout: TIMEOUT_MS },
+      };
+    },
+  },
+};
+
+// TEMPORARY until lib/testing lands: a computed specifier keeps the typecheck from resolving it.
+const TESTING_ENTRY = '../../lib/testing/index.js';
+function importTesting(): Promise<any> {
+  return import(TESTING_ENTRY);
+}
+
+export function isTransportName(value: string): value is TransportName {
+  return (TRANSPORT_NAMES as readonly string[]).includes(value);
+}
+
+/** The transport named on a command line, for the worker and gateway run as two processes (a broker between them). */
+export function brokerTransport(arg = 'nats'): Transport {
+  if (!isTransportName(arg) || arg === 'memory') {
+    throw new Error(
+      `expected nats, rabbitmq or kafka, got "${arg}" (the memory transport runs in one process: npm run demo)`,
+    );
+  }
+  return TRANSPORTS[arg];
+}
