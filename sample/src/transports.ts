@@ -36,11 +36,11 @@ export const TRANSPORTS: Record<TransportName, Transport> = {
     name: 'memory',
     via: 'an in-memory broker inside this process',
     async server() {
-      const { MemoryRpcServer } = await importTesting();
+      const { MemoryRpcServer } = await import('../../lib/testing/index.js');
       return new MemoryRpcServer({ queue: GROUP });
     },
     async client() {
-      const { MemoryRpcClient } = await importTesting();
+      const { MemoryRpcClient } = await import('../../lib/testing/index.js');
       return { customClass: MemoryRpcClient, options: { timeout: TIMEOUT_MS } };
     },
   },
@@ -87,12 +87,6 @@ export const TRANSPORTS: Record<TransportName, Transport> = {
     },
   },
 };
-
-// TEMPORARY until lib/testing lands: a computed specifier keeps the typecheck from resolving it.
-const TESTING_ENTRY = '../../lib/testing/index.js';
-function importTesting(): Promise<any> {
-  return import(TESTING_ENTRY);
-}
 
 export function isTransportName(value: string): value is TransportName {
   return (TRANSPORT_NAMES as readonly string[]).includes(value);
