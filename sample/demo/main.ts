@@ -5,7 +5,6 @@
 // One process: the in-memory broker lives in it, and over a real broker the two apps still share
 // nothing but the broker.
 import type { INestApplication, INestMicroservice } from '@nestjs/common';
-import { startGateway, startWorker } from '../src/apps.js';
 import { isTransportName, type Transport, TRANSPORTS } from '../src/transports.js';
 import { BrokerError, brokersScript, listening } from './brokers.js';
 import * as checks from './checks.js';
@@ -32,6 +31,8 @@ function parseArgs(args: string[]): { transport: Transport; serve: boolean } {
 }
 
 const { transport, serve } = parseArgs(process.argv.slice(2));
+// Nest and the apps load after the arguments are checked, so a usage error answers at once.
+const { startGateway, startWorker } = await import('../src/apps.js');
 const cleanups: Array<() => Promise<void>> = [];
 let stopping: Promise<never> | undefined;
 

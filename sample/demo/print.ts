@@ -13,6 +13,8 @@ export function step(ok: boolean | undefined, label: string, text: string): void
 
 /** Lines under a step: `fields` as aligned `name  value` pairs. */
 export function details(fields: Array<[string, unknown]>): void {
+  fields = fields.filter(([, value]) => value !== undefined); // an unexpected answer lacks them: said below
+  if (fields.length === 0) return;
   const width = Math.max(...fields.map(([name]) => name.length));
   for (const [name, value] of fields) out(`${INDENT}${name.padEnd(width)}  ${show(value)}`);
 }
