@@ -11,28 +11,31 @@ import * as checks from './checks.js';
 import { load } from './load.js';
 import { note, out, seconds, step } from './print.js';
 
-const USAGE = 'usage: npm run demo [-- memory|nats|rabbitmq|kafka] [--serve]';
+const USAGE = 'usage: npm run demo [-- memory|nats|rabbitmq|kafka] [--serve] [--verbose]';
 const LOAD = { durationMs: 3_000, concurrency: 16 };
-/** Nest logs only what went wrong, so the transcript stays readable. */
-const QUIET: ['warn', 'error'] = ['warn', 'error'];
 
-function parseArgs(args: string[]): { transport: Transport; serve: boolean } {
+function parseArgs(args: string[]): { transport: Transport; serve: boolean; verbose: boolean } {
   let name = 'memory';
   let serve = false;
+  let verbose = false;
   for (const arg of args) {
     if (arg === '--serve') serve = true;
+    else if (arg === '--verbose') verbose = true;
     else if (isTransportName(arg)) name = arg;
     else {
       console.error(`unknown argument "${arg}"\n${USAGE}`);
       process.exit(2);
     }
   }
-  return { transport: TRANSPORTS[name as keyof typeof TRANSPORTS], serve };
+  return { transport: TRANSPORTS[name as keyof typeof TRANSPORTS], serve, verbose };
 }
 
-const { transport, serve } = parseArgs(process.argv.slice(2));
+const { transport, serve, verbose } = parseArgs(process.argv.slice(2));
 // Nest and the apps load after the arguments are checked, so a usage error answers at once.
 const { startGateway, startWorker } = await import('../src/apps.js');
+const { QuietLogger } = await import('./quiet-logger.js');
+/** Nest's warnings and errors stay out of the transcript; the end says how many there were. */
+const logger = new QuietLogger(verbose);
 const cleanups: Array<() => Promise<void>> = [];
 let stopping: Promise<never> | undefined;
 
@@ -63,6 +66,7 @@ async function timed<T>(label: string, what: string, start: () => Promise<T>): P
   } catch (err) {
     step(false, label, `could not start: ${(err as Error).message}`);
     if (err instanceof BrokerError) for (const line of err.logTail.split('\n')) note(line);
+    for (const line of logger.kept) note(line);
     return finish(1);
   }
 }
@@ -85,12 +89,12 @@ if (broker) {
 }
 
 const worker: INestMicroservice = await timed('worker', 'listening on math.*', () =>
-  startWorker(transport, QUIET),
+  startWorker(transport, logger),
 );
 cleanups.push(() => worker.close());
 const port = serve ? Number(process.env.PORT ?? 3000) : 0;
 const gateway: INestApplication = await timed('gateway', 'HTTP on 127.0.0.1', () =>
-  startGateway(transport, QUIET, port),
+  startGateway(transport, logger, port),
 );
 cleanups.push(() => gateway.close());
 const base = (await gateway.getUrl()).replace('[::1]', '127.0.0.1');
@@ -111,6 +115,12 @@ out(
     : `${results.length - passed} of ${results.length} checks FAILED`,
 );
 const code = passed === results.length ? 0 : 1;
+if (logger.count > 0 && !verbose) {
+  out(
+    `the apps logged ${logger.count} warning(s) or error(s)${code === 0 ? ' (--verbose shows them)' : ', first:'}`,
+  );
+  if (code !== 0) for (const line of logger.kept) note(line);
+}
 
 if (serve) {
   out();
