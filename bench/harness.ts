@@ -1,6 +1,10 @@
 // Shared benchmark harness: closed-loop request loops at a fixed concurrency, latency percentiles, ratios.
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { brokerEnv } from '../scripts/broker-env.mjs';
+
+/** The set of brokers the benchmarks run against (standard ports unless BROKERS_PORT_BASE is set). */
+export const BROKERS = brokerEnv();
 
 export interface Result {
   name: string;
@@ -32,7 +36,7 @@ function brokerPid(): number | undefined {
   const name = brokerName;
   if (!name) return undefined;
   try {
-    const pid = Number(readFileSync(`.brokers/${name}/${name}.pid`, 'utf8').trim());
+    const pid = Number(readFileSync(`${BROKERS.BROKERS_STATE_DIR}/${name}/${name}.pid`, 'utf8').trim());
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;

@@ -13,9 +13,9 @@ import net from 'node:net';
 import kafkajs from 'kafkajs';
 import { firstValueFrom } from 'rxjs';
 import { KafkaRpcClient, KafkaRpcServer } from '../lib/kafka/index.js';
-import { compare, measureBrokerCpu, printPairs, printTable } from './harness.js';
+import { BROKERS, compare, measureBrokerCpu, printPairs, printTable } from './harness.js';
 
-const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const brokers = (process.env.KAFKA_BROKERS ?? BROKERS.KAFKA_BROKERS).split(',');
 const prefix = `bench-${randomUUID().slice(0, 8)}`;
 const payload = { id: 42, name: 'bench', items: [1, 2, 3] };
 const PARTITIONS = 3;

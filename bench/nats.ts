@@ -7,9 +7,9 @@ import { ClientNats, MessagePattern, Payload, Transport } from '@nestjs/microser
 import { connect } from '@nats-io/transport-node';
 import { firstValueFrom } from 'rxjs';
 import { NatsRpcClient, NatsRpcServer } from '../lib/nats/index.js';
-import { compare, measureBrokerCpu, printPairs, printTable } from './harness.js';
+import { BROKERS, compare, measureBrokerCpu, printPairs, printTable } from './harness.js';
 
-const servers = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const servers = process.env.NATS_URL ?? BROKERS.NATS_URL;
 const payload = { id: 42, name: 'bench', items: [1, 2, 3] };
 
 @Controller()

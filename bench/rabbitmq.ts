@@ -13,9 +13,9 @@ import amqp, { type ConsumeMessage } from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import { firstValueFrom } from 'rxjs';
 import { RabbitRpcClient, RabbitRpcServer } from '../lib/rabbitmq/index.js';
-import { compare, measureBrokerCpu, printPairs, printTable } from './harness.js';
+import { BROKERS, compare, measureBrokerCpu, printPairs, printTable } from './harness.js';
 
-const url = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const url = process.env.AMQP_URL ?? BROKERS.AMQP_URL;
 const payload = { id: 42, name: 'bench', items: [1, 2, 3] };
 const run = randomBytes(4).toString('hex');
 const queues = {

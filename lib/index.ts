@@ -19,4 +19,10 @@ export { monotonicNow } from './core/clock.js';
 export { PendingReplies, type PendingRequest } from './core/pending-replies.js';
 export { ConcurrencyLimit } from './core/concurrency-limit.js';
 export { streamReplies, type ReplyFrame } from './core/reply-stream.js';
-export { RpcCounters, CLIENT_COUNTERS, SERVER_COUNTERS, type ClientCounter, type ServerCounter } from './core/counters.js';
+export {
+  RpcCounters,
+  CLIENT_COUNTERS,
+  SERVER_COUNTERS,
+  type ClientCounter,
+  type ServerCounter,
+} from './core/counters.js';

@@ -3,8 +3,8 @@
 //   node scripts/broker-ready.mjs <kafka|rabbitmq> <timeoutSeconds> [pidToWatch]
 //
 // Retries a real client operation until it succeeds (exit 0) or the timeout passes (exit 1):
-//   kafka     kafkajs admin connects and lists topics on 127.0.0.1:9092
-//   rabbitmq  amqplib opens an AMQP connection and a channel as guest on 127.0.0.1:5672
+//   kafka     kafkajs admin connects and lists topics on KAFKA_BROKERS (default 127.0.0.1:9092)
+//   rabbitmq  amqplib opens an AMQP connection and a channel on AMQP_URL (default guest on 127.0.0.1:5672)
 // (NATS needs no client library: brokers.sh reads the server's INFO line itself.)
 // When pidToWatch is given and that process exits, the probe gives up at once (exit 2).
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,7 +17,7 @@ async function probeKafka() {
   const { Kafka, logLevel } = (await import('kafkajs')).default;
   const kafka = new Kafka({
     clientId: 'brokers-sh-ready',
-    brokers: ['127.0.0.1:9092'],
+    brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
     connectionTimeout: 2000,
     requestTimeout: 5000,
     retry: { retries: 0 },
@@ -34,7 +34,9 @@ async function probeKafka() {
 
 async function probeRabbit() {
   const amqp = (await import('amqplib')).default;
-  const conn = await amqp.connect('amqp://guest:guest@127.0.0.1:5672', { timeout: 2000 });
+  const conn = await amqp.connect(process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672', {
+    timeout: 2000,
+  });
   try {
     const ch = await conn.createChannel();
     await ch.close();

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the three brokers on loopback, without Docker, for the integration tests.
+# Run the three brokers on loopback, without Docker, for the integration tests, the demo and the benchmarks.
 #
 #   scripts/brokers.sh up|down|restart|status [kafka|nats|rabbitmq]...   (no broker = all three)
 #
@@ -8,8 +8,13 @@
 #   kafka     Apache Kafka jars from Maven Central (scripts/kafka/pom.xml), KRaft broker+controller,
 #             127.0.0.1:9092 (controller 127.0.0.1:9093)
 #
+# Those are the standard ports. BROKERS_PORT_BASE=B runs another set of brokers on ports derived from B,
+# with its own state folder and Erlang node name (scripts/broker-env.mjs is the one place that scheme
+# is written; the test suite runs its own set that way).
+#
 # Missing Debian packages are installed with apt-get. State (pid files, logs, data) lives in .brokers/
-# (override with BROKERS_STATE_DIR). A broker already answering on its port is reused and left alone;
+# (override with BROKERS_STATE_DIR). A broker already answering on its port is reused and left alone,
+# unless BROKERS_REQUIRE_OWN=1, which makes that an error (the test suite must own its brokers);
 # down/restart only stop what this script started (it has a pid file for it).
 #
 # Environment: BROKERS_TIMEOUT_{NATS,RABBITMQ,KAFKA} seconds to wait for readiness (60/60/120),
@@ -17,13 +22,16 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-STATE="${BROKERS_STATE_DIR:-$ROOT/.brokers}"
-HOST=127.0.0.1
-NATS_PORT=4222
-AMQP_PORT=5672
-RABBIT_DIST_PORT=25672
-KAFKA_PORT=9092
-KAFKA_CONTROLLER_PORT=9093
+# The ports, state folder and node name of this set of brokers, exported for the readiness probe.
+_broker_env=$(node "$ROOT/scripts/broker-env.mjs") || exit 1
+set -a
+eval "$_broker_env"
+set +a
+STATE="$BROKERS_STATE_DIR"
+HOST="$BROKERS_HOST"
+# Kafka's jars do not depend on the set: every set shares one copy.
+KAFKA_LIBS="${BROKERS_KAFKA_LIBS:-$ROOT/.brokers/kafka-libs}"
+REQUIRE_OWN="${BROKERS_REQUIRE_OWN:-0}"
 TIMEOUT_NATS="${BROKERS_TIMEOUT_NATS:-60}"
 TIMEOUT_RABBITMQ="${BROKERS_TIMEOUT_RABBITMQ:-60}"
 TIMEOUT_KAFKA="${BROKERS_TIMEOUT_KAFKA:-120}"
@@ -150,6 +158,11 @@ already_up() {
   fi
   for port in "$@"; do
     if port_open "$port"; then
+      if [[ $REQUIRE_OWN == 1 ]]; then
+        err "$name: $ports is already taken by a process this script did not start (its state is $STATE);" \
+          "stop it or choose another port base"
+        return 2
+      fi
       log "$name: $ports is already taken by a process this script did not start; reusing it"
       return 0
     fi
@@ -158,14 +171,16 @@ already_up() {
 }
 
 nats_start() {
-  already_up nats "$HOST:$NATS_PORT" "$NATS_PORT" && return 0
+  local rc=0
+  already_up nats "$HOST:$NATS_PORT" "$NATS_PORT" || rc=$?
+  ((rc == 1)) || return $((rc == 0 ? 0 : 1))
   command -v nats-server >/dev/null || apt_install nats-server || return 1
   mkdir -p "$NATS_DIR"
   log "nats: starting $(nats-server --version 2>/dev/null) on $HOST:$NATS_PORT (JetStream store $NATS_DIR/jetstream)"
   NATS_T0=$(now)
   spawn "$NATS_DIR/nats.pid" "$NATS_LOG" \
     nats-server --addr "$HOST" --port "$NATS_PORT" --jetstream --store_dir "$NATS_DIR" \
-    --server_name brokers-sh-nats || return 1
+    --server_name "brokers-sh-nats-$NATS_PORT" || return 1
   NATS_PID=$SPAWNED_PID
 }
 
@@ -221,7 +236,7 @@ RABBIT_ENV=(env HOME="$RABBIT_DIR/home"
   RABBITMQ_LOG_BASE="$RABBIT_DIR/log"
   RABBITMQ_LOGS="$RABBIT_LOG"
   RABBITMQ_PID_FILE="$RABBIT_DIR/rabbitmq.pid"
-  RABBITMQ_NODENAME=rabbit@localhost
+  RABBITMQ_NODENAME="$RABBIT_NODENAME"
   RABBITMQ_USE_LONGNAME=false
   RABBITMQ_DIST_PORT="$RABBIT_DIST_PORT"
   ERL_EPMD_ADDRESS=127.0.0.1
@@ -231,13 +246,15 @@ RABBIT_ENV=(env HOME="$RABBIT_DIR/home"
 
 rabbit_start() {
   # The Erlang distribution port is taken as soon as a node starts booting, well before AMQP opens.
-  already_up rabbitmq "$HOST:$AMQP_PORT (or node port $RABBIT_DIST_PORT)" "$AMQP_PORT" "$RABBIT_DIST_PORT" && return 0
+  local rc=0
+  already_up rabbitmq "$HOST:$AMQP_PORT (or node port $RABBIT_DIST_PORT)" "$AMQP_PORT" "$RABBIT_DIST_PORT" || rc=$?
+  ((rc == 1)) || return $((rc == 0 ? 0 : 1))
   if [[ ! -x $RABBIT_BIN/rabbitmq-server ]]; then
     apt_install rabbitmq-server || return 1
     # Debian's postinst asks invoke-rc.d to start the system service (as the rabbitmq user, on all
     # interfaces). Where policy-rc.d forbids it (containers, this VM) nothing starts. If it did start,
     # stop it: it is an artefact of this install, and ours must own 127.0.0.1:5672 to restart it.
-    if port_open "$AMQP_PORT"; then
+    if port_open 5672; then # the system service listens on the standard port
       log "rabbitmq: the package started its system service; stopping it in favour of ours"
       as_root /etc/init.d/rabbitmq-server stop >>"$STATE/apt.log" 2>&1 || true
     fi
@@ -310,7 +327,6 @@ rabbit_stop() {
 
 # --------------------------------------------------------------------------------------------- Kafka
 KAFKA_DIR="$STATE/kafka"
-KAFKA_LIBS="$KAFKA_DIR/libs"
 KAFKA_LOG="$KAFKA_DIR/kafka.log"
 KAFKA_POM="$ROOT/scripts/kafka/pom.xml"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
@@ -327,7 +343,7 @@ kafka_libs() {
   t0=$(now)
   log "kafka: resolving Kafka $(kafka_version) jars from Maven Central into $KAFKA_LIBS"
   rm -rf "$KAFKA_LIBS"
-  mkdir -p "$KAFKA_DIR"
+  mkdir -p "$KAFKA_DIR" "$(dirname "$KAFKA_LIBS")"
   if ! mvn -q -B -f "$KAFKA_POM" dependency:copy-dependencies -DincludeScope=runtime \
     -DoutputDirectory="$KAFKA_LIBS" >"$KAFKA_DIR/maven.log" 2>&1 9>&-; then
     tail -n 30 "$KAFKA_DIR/maven.log" >&2
@@ -372,7 +388,9 @@ EOF
 }
 
 kafka_start() {
-  already_up kafka "$HOST:$KAFKA_PORT (or controller $KAFKA_CONTROLLER_PORT)" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" && return 0
+  local rc=0
+  already_up kafka "$HOST:$KAFKA_PORT (or controller $KAFKA_CONTROLLER_PORT)" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" || rc=$?
+  ((rc == 1)) || return $((rc == 0 ? 0 : 1))
   kafka_libs || return 1
   kafka_config || return 1
   if [[ ! -f $KAFKA_DIR/data/meta.properties ]]; then
@@ -511,8 +529,8 @@ main() {
     cmd_status "${brokers[@]}"
     return
   fi
-  # One brokers.sh at a time changes broker state, across checkouts too: the ports are shared.
-  exec 9>"${TMPDIR:-/tmp}/brokers-sh-$HOST.lock"
+  # One brokers.sh at a time changes a set's state, across checkouts too: its ports are shared.
+  exec 9>"${TMPDIR:-/tmp}/brokers-sh-$HOST-$NATS_PORT.lock"
   flock 9
   case $cmd in
     up) cmd_up "${brokers[@]}" ;;

@@ -1,5 +1,14 @@
-// Where the integration tests find their brokers. scripts/brokers.sh (or docker-compose.yml) runs all
-// three on these loopback addresses; the tests fail, rather than skip, when a broker is not there.
-export const NATS_URL = 'nats://127.0.0.1:4222';
-export const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
-export const KAFKA_BROKERS = ['127.0.0.1:9092'];
+// Where the integration tests find their brokers: the test suite's own set (scripts/broker-env.mjs),
+// started by test/global-setup.ts on ports of its own, so brokers a user runs on the standard ports
+// are neither used nor disturbed. The tests fail, rather than skip, when a broker is not there.
+import { type BrokerEnv, testBrokerEnv } from '../../scripts/broker-env.mjs';
+
+export const TEST_BROKERS: BrokerEnv = testBrokerEnv();
+export const NATS_URL = TEST_BROKERS.NATS_URL;
+export const AMQP_URL = TEST_BROKERS.AMQP_URL;
+export const KAFKA_BROKERS = TEST_BROKERS.KAFKA_BROKERS.split(',');
+
+/** The environment for scripts/brokers.sh (and the RabbitMQ CLI) to act on the test suite's set. */
+export function testBrokersProcessEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, ...TEST_BROKERS, BROKERS_REQUIRE_OWN: '1' };
+}

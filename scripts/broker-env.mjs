@@ -1,0 +1,70 @@
+// Where a set of brokers listens and keeps its state: the one port/state scheme that
+// scripts/brokers.sh, the test setup, the demo and the benchmarks share.
+//
+//   node scripts/broker-env.mjs            prints the set's variables as shell assignments
+//
+// A set is chosen by two environment variables:
+//   BROKERS_PORT_BASE  unset: the standard ports (NATS 4222, AMQP 5672, Kafka 9092), state in .brokers/
+//                      a number B: NATS B+222, AMQP B+672, Erlang distribution B+673, Kafka B+92,
+//                      Kafka controller B+93 (B+100..B+199 stay free for clusters and TLS listeners),
+//                      state in .brokers/set-B/
+//   BROKERS_STATE_DIR  overrides the state folder of either
+// The test suite runs its own set (base 14000 unless TEST_BROKERS_PORT_BASE says otherwise), so it
+// neither depends on nor disturbs brokers a user runs on the standard ports.
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
+export const HOST = '127.0.0.1';
+/** The test suite's port base when TEST_BROKERS_PORT_BASE is unset. */
+export const TEST_PORT_BASE = 14_000;
+
+/**
+ * The addresses and state of one set of brokers.
+ * @param {{ portBase?: number | string, stateDir?: string }} [options] defaults: the environment
+ */
+export function brokerEnv(options = {}) {
+  const raw = options.portBase ?? process.env.BROKERS_PORT_BASE ?? '';
+  const base = raw === '' ? undefined : Number(raw);
+  if (base !== undefined && !(Number.isInteger(base) && base >= 1024 && base <= 65_000)) {
+    throw new RangeError(`BROKERS_PORT_BASE must be an integer from 1024 to 65000, got ${raw}`);
+  }
+  const port = (standard, offset) => (base === undefined ? standard : base + offset);
+  const state = resolve(
+    ROOT,
+    options.stateDir ??
+      process.env.BROKERS_STATE_DIR ??
+      (base === undefined ? '.brokers' : `.brokers/set-${base}`),
+  );
+  const natsPort = port(4222, 222);
+  const amqpPort = port(5672, 672);
+  const kafkaPort = port(9092, 92);
+  return {
+    BROKERS_PORT_BASE: base === undefined ? '' : String(base),
+    BROKERS_STATE_DIR: state,
+    BROKERS_HOST: HOST,
+    NATS_PORT: String(natsPort),
+    AMQP_PORT: String(amqpPort),
+    RABBIT_DIST_PORT: String(port(25672, 673)),
+    // one Erlang node name per set: nodes of several sets register with the same epmd
+    RABBIT_NODENAME: base === undefined ? 'rabbit@localhost' : `rabbit${base}@localhost`,
+    KAFKA_PORT: String(kafkaPort),
+    KAFKA_CONTROLLER_PORT: String(port(9093, 93)),
+    NATS_URL: `nats://${HOST}:${natsPort}`,
+    AMQP_URL: `amqp://guest:guest@${HOST}:${amqpPort}`,
+    KAFKA_BROKERS: `${HOST}:${kafkaPort}`,
+  };
+}
+
+/** The set the test suite uses. */
+export function testBrokerEnv() {
+  return brokerEnv({
+    portBase: process.env.TEST_BROKERS_PORT_BASE || TEST_PORT_BASE,
+    stateDir: process.env.TEST_BROKERS_STATE_DIR || undefined,
+  });
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const quote = (v) => `'${String(v).replaceAll("'", "'\\''")}'`;
+  for (const [name, value] of Object.entries(brokerEnv())) console.log(`${name}=${quote(value)}`);
+}
