@@ -1,4 +1,5 @@
 import type { ClientProvider, CustomTransportStrategy } from '@nestjs/microservices';
+import { brokerEnv } from '../../scripts/broker-env.mjs';
 
 export const TRANSPORT_NAMES = ['memory', 'nats', 'rabbitmq', 'kafka'] as const;
 export type TransportName = (typeof TRANSPORT_NAMES)[number];
@@ -26,9 +27,13 @@ const GROUP = 'math-worker';
 /** The gateway waits at most this long for each reply, unless a call says otherwise. */
 const TIMEOUT_MS = 5_000;
 
-const NATS_URL = 'nats://127.0.0.1:4222';
-const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
-const KAFKA_BROKERS = ['127.0.0.1:9092'];
+// The brokers on their standard loopback ports (another set with BROKERS_PORT_BASE, as scripts/brokers.sh).
+// In your app: your brokers' addresses.
+const BROKERS = brokerEnv();
+const NATS_URL = BROKERS.NATS_URL;
+const AMQP_URL = BROKERS.AMQP_URL;
+const KAFKA_BROKERS = BROKERS.KAFKA_BROKERS.split(',');
+const HOST = BROKERS.BROKERS_HOST;
 
 // Each entry imports its adapter when used, so a run loads only its own broker client.
 export const TRANSPORTS: Record<TransportName, Transport> = {
@@ -47,7 +52,7 @@ export const TRANSPORTS: Record<TransportName, Transport> = {
   nats: {
     name: 'nats',
     via: NATS_URL,
-    broker: { name: 'nats', host: '127.0.0.1', port: 4222 },
+    broker: { name: 'nats', host: HOST, port: Number(BROKERS.NATS_PORT) },
     async server() {
       const { NatsRpcServer } = await import('../../lib/nats/index.js');
       return new NatsRpcServer({ servers: NATS_URL, queue: GROUP });
@@ -59,8 +64,8 @@ export const TRANSPORTS: Record<TransportName, Transport> = {
   },
   rabbitmq: {
     name: 'rabbitmq',
-    via: 'amqp://127.0.0.1:5672',
-    broker: { name: 'rabbitmq', host: '127.0.0.1', port: 5672 },
+    via: AMQP_URL.replace(/\/\/[^@]*@/, '//'),
+    broker: { name: 'rabbitmq', host: HOST, port: Number(BROKERS.AMQP_PORT) },
     async server() {
       const { RabbitRpcServer } = await import('../../lib/rabbitmq/index.js');
       return new RabbitRpcServer({ urls: [AMQP_URL] });
@@ -73,7 +78,7 @@ export const TRANSPORTS: Record<TransportName, Transport> = {
   kafka: {
     name: 'kafka',
     via: `kafka://${KAFKA_BROKERS[0]}`,
-    broker: { name: 'kafka', host: '127.0.0.1', port: 9092 },
+    broker: { name: 'kafka', host: HOST, port: Number(BROKERS.KAFKA_PORT) },
     async server() {
       const { KafkaRpcServer } = await import('../../lib/kafka/index.js');
       return new KafkaRpcServer({ client: { brokers: KAFKA_BROKERS, clientId: GROUP } });
