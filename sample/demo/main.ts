@@ -1,7 +1,8 @@
-// npm run demo [-- memory|nats|rabbitmq|kafka] [--serve]
+// npm run demo [-- memory|nats|rabbitmq|kafka] [--serve] [--verbose]
 //
 // Starts the worker microservice and the HTTP gateway in this process, calls the gateway's endpoints
 // over HTTP and prints what came back. Exits 0 when every call answered as expected, 1 otherwise.
+// --serve keeps the gateway up afterwards; --verbose prints Nest's warnings and errors as they come.
 // One process: the in-memory broker lives in it, and over a real broker the two apps still share
 // nothing but the broker.
 import type { INestApplication, INestMicroservice } from '@nestjs/common';
@@ -57,11 +58,15 @@ process.once('SIGINT', () => {
 });
 process.once('SIGTERM', () => void finish(143));
 
-async function timed<T>(label: string, what: string, start: () => Promise<T>): Promise<T> {
+async function timed<T>(
+  label: string,
+  start: () => Promise<T>,
+  what: (value: T) => string | Promise<string>,
+): Promise<T> {
   const t0 = performance.now();
   try {
     const value = await start();
-    step(undefined, label, `${what} (${seconds(performance.now() - t0)})`);
+    step(undefined, label, `${await what(value)} (${seconds(performance.now() - t0)})`);
     return value;
   } catch (err) {
     step(false, label, `could not start: ${(err as Error).message}`);
@@ -80,25 +85,33 @@ if (broker) {
     step(undefined, broker.name, `already running on ${broker.host}:${broker.port}, used as it is`);
   } else {
     step(undefined, broker.name, `not running: starting it (bash scripts/brokers.sh up ${broker.name})`);
-    await timed(broker.name, `started on ${broker.host}:${broker.port}`, () => brokersScript('up', broker));
+    // Registered first: a Ctrl-C or a failure while it starts stops it too (down stops only what brokers.sh started).
     cleanups.push(async () => {
       await brokersScript('down', broker);
       step(undefined, broker.name, 'stopped (this demo started it)');
     });
+    await timed(
+      broker.name,
+      () => brokersScript('up', broker),
+      () => `started on ${broker.host}:${broker.port}`,
+    );
   }
 }
 
-const worker: INestMicroservice = await timed('worker', 'listening on math.*', () =>
-  startWorker(transport, logger),
+const worker: INestMicroservice = await timed(
+  'worker',
+  () => startWorker(transport, logger),
+  () => 'listening on math.*',
 );
 cleanups.push(() => worker.close());
 const port = serve ? Number(process.env.PORT ?? 3000) : 0;
-const gateway: INestApplication = await timed('gateway', 'HTTP on 127.0.0.1', () =>
-  startGateway(transport, logger, port),
+const gateway: INestApplication = await timed(
+  'gateway',
+  () => startGateway(transport, logger, port),
+  async (app) => `listening on ${await app.getUrl()}`,
 );
 cleanups.push(() => gateway.close());
-const base = (await gateway.getUrl()).replace('[::1]', '127.0.0.1');
-note(base);
+const base = await gateway.getUrl();
 out();
 
 const results: boolean[] = [];
@@ -125,17 +138,17 @@ if (logger.count > 0 && !verbose) {
 if (serve) {
   out();
   out(`the gateway keeps serving on ${base} (Ctrl-C stops it); try:`);
-  for (const line of [
-    `curl '${base}/sum?numbers=1,2,3'`,
-    `curl '${base}/sum?numbers=1,x'          # 422: the worker's validation (E_VALIDATION)`,
-    `curl -N '${base}/count?to=10'           # NDJSON, one line every 100 ms`,
-    `curl -i '${base}/divide?a=1&b=0'        # 422 RpcRemoteError`,
-    `curl -i '${base}/slow'                  # 504 RpcTimeoutError`,
-    `curl -i '${base}/nobody'                # 503 RpcNoRespondersError`,
-    `curl '${base}/ping'`,
-  ]) {
-    note(line);
-  }
+  const tries: Array<[string, string]> = [
+    [`curl '${base}/sum?numbers=1,2,3'`, ''],
+    [`curl '${base}/sum?numbers=1,x'`, "422: the worker's validation (E_VALIDATION)"],
+    [`curl -N '${base}/count?to=10'`, 'NDJSON, one line every 100 ms'],
+    [`curl -i '${base}/divide?a=1&b=0'`, '422 RpcRemoteError'],
+    [`curl -i '${base}/slow'`, '504 RpcTimeoutError'],
+    [`curl -i '${base}/nobody'`, '503 RpcNoRespondersError'],
+    [`curl '${base}/ping'`, ''],
+  ];
+  const width = Math.max(...tries.map(([command]) => command.length));
+  for (const [command, comment] of tries) note(comment ? `${command.padEnd(width)}  # ${comment}` : command);
   process.removeAllListeners('SIGINT');
   process.once('SIGINT', () => {
     out();
