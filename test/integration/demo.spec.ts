@@ -17,7 +17,7 @@ function demo(...args: string[]): Promise<{ code: number | null; stdout: string;
 }
 
 describe('npm run demo (memory transport)', () => {
-  // A cap for a slow machine, not a timed assertion: the run itself takes about 5 s of calls and load.
+  // The timeouts are caps for a loaded machine, not timed assertions: a run takes about 5 s of calls and load.
   it('calls every endpoint, prints the transcript and exits 0', { timeout: 180_000 }, async () => {
     const { code, stdout, stderr } = await demo();
 
@@ -45,7 +45,7 @@ describe('npm run demo (memory transport)', () => {
     expect(stdout).not.toContain('the apps logged'); // Nest's warnings and errors, counted by the demo
   });
 
-  it('refuses an unknown argument with its usage, exit 2', async () => {
+  it('refuses an unknown argument with its usage, exit 2', { timeout: 180_000 }, async () => {
     const { code, stderr } = await demo('mqtt');
     expect(code).toBe(2);
     expect(stderr).toContain('usage: npm run demo [-- memory|nats|rabbitmq|kafka] [--serve] [--verbose]');
