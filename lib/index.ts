@@ -26,3 +26,10 @@ export {
   type ClientCounter,
   type ServerCounter,
 } from './core/counters.js';
+export {
+  type ReplyToOptions,
+  type ReplyAddressPattern,
+  type ReplyAddressPredicate,
+  type ReplyAddressRequest,
+  type ReplyMode,
+} from './core/reply-policy.js';

@@ -35,5 +35,9 @@ export type ClientCounter = (typeof CLIENT_COUNTERS)[number];
 export const SERVER_COUNTERS = [
   /** Replies the broker refused or that could not be published. */
   'replyPublishFailures',
+  /** Requests dropped unhandled because their reply address was refused (a reply loop, or not in `replyTo.allow`). */
+  'replyAddressesRefused',
+  /** Errors of reply-elsewhere handlers (`rpc-reply-mode: event`), logged and not published: the reply address takes results only. */
+  'replyElsewhereErrors',
 ] as const;
 export type ServerCounter = (typeof SERVER_COUNTERS)[number];

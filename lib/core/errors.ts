@@ -5,7 +5,8 @@ export type RpcErrorCode =
   | 'RPC_NO_RESPONDERS'
   | 'RPC_CONNECTION'
   | 'RPC_PAYLOAD_TOO_LARGE'
-  | 'RPC_INVALID_PATTERN';
+  | 'RPC_INVALID_PATTERN'
+  | 'RPC_DECODE';
 
 const ERROR_BRAND = Symbol.for('nestjs-broker-rpc.error');
 
@@ -101,4 +102,23 @@ export class RpcInvalidPatternError extends RpcError {
   constructor(message: string) {
     super('RPC_INVALID_PATTERN', message);
   }
+}
+
+/** A reply arrived that this client could not decode (its body does not match its content type, or the `deserializer` threw). */
+export class RpcDecodeError extends RpcError {
+  constructor(
+    readonly pattern: string,
+    readonly correlationId: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'RPC_DECODE',
+      `Could not decode the reply for "${pattern}" (correlation id ${correlationId}): ${describeCause(options?.cause)}`,
+      options,
+    );
+  }
+}
+
+function describeCause(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
 }

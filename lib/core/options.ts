@@ -1,4 +1,5 @@
 import type { DestinationMapper } from './patterns.js';
+import type { ReplyToOptions } from './reply-policy.js';
 
 /** Turns a payload into what the codec encodes, and back. Nest's serializer interfaces fit. */
 export interface PayloadSerializer {
@@ -32,6 +33,11 @@ export interface RpcServerOptions {
   serializer?: PayloadSerializer;
   /** Applied to each request payload after decoding. Default: none. */
   deserializer?: PayloadDeserializer;
+  /**
+   * Where requests may ask for replies: `{ allow }` restricts reply addresses to an allow-list. Default:
+   * any address but this server's own request destinations (always refused: a reply loop).
+   */
+  replyTo?: ReplyToOptions;
 }
 
 export const DEFAULT_TIMEOUT = 30_000; // thirty seconds

@@ -6,6 +6,7 @@ import { Observable, type Subscriber } from 'rxjs';
 import { decode, encode } from './codec.js';
 import {
   RpcConnectionError,
+  RpcDecodeError,
   RpcError,
   RpcRemoteError,
   type RpcRemoteErrorKind,
@@ -219,14 +220,7 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
         value = this.options.deserializer.deserialize(value, { headers: reply.headers });
     } catch (err) {
       this.pending.settle(correlationId);
-      entry.subscriber.error(
-        new RpcRemoteError(
-          entry.pattern,
-          'bad-request',
-          { message: `Could not decode the reply: ${describe(err)}` },
-          correlationId,
-        ),
-      );
+      entry.subscriber.error(new RpcDecodeError(entry.pattern, correlationId, { cause: err }));
       return;
     }
     const out = entry.withHeaders ? { data: value, headers: reply.headers } : value;

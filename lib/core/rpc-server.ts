@@ -15,6 +15,8 @@ import {
 } from './options.js';
 import { parseHandlerKey, toDestination } from './patterns.js';
 import { RpcResponse } from './record-builder.js';
+import { quote } from './log-throttle.js';
+import { ReplyPolicy, type ReplyMode } from './reply-policy.js';
 import { type ReplyFrame, streamReplies } from './reply-stream.js';
 import type { RpcContext } from './rpc-context.js';
 import { describe } from './rpc-client.js';
@@ -59,6 +61,8 @@ export abstract class RpcServer<
   protected readonly limit: ConcurrencyLimit;
   /** What this server dropped, refused or could not deliver; `counters` reads them. */
   protected readonly counts = new RpcCounters<ServerCounter>(SERVER_COUNTERS);
+  private readonly replyPolicy: ReplyPolicy;
+  private requestDestinations?: ReadonlySet<string>;
   private closing?: Promise<void>;
   private starting?: Promise<void>;
   /** Whether processing hooks were set (Nest 12); until then messages skip them. */
@@ -69,6 +73,11 @@ export abstract class RpcServer<
     checkTimeout('closeTimeout', options?.closeTimeout);
     this.options = { ...options };
     this.limit = new ConcurrencyLimit(this.options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY);
+    this.replyPolicy = new ReplyPolicy(
+      this.options.replyTo,
+      (text) => this.logger.warn(text),
+      () => this.counts.increment('replyAddressesRefused'),
+    );
   }
 
   async listen(callback: (err?: unknown, ...optionalParams: unknown[]) => void): Promise<void> {
@@ -182,6 +191,8 @@ export abstract class RpcServer<
   private async process(message: InboundMessage, context: TContext): Promise<DispatchOutcome> {
     const handler = this.messageHandlers.get(message.pattern);
     const expectsReply = message.replyTo !== undefined && handler?.isEventHandler !== true;
+    if (expectsReply && !this.replyPolicy.admits(message, (a, m) => this.isOwnRequestDestination(a, m)))
+      return 'rejected';
     if (!handler) {
       const text = `There is no handler for "${message.destination}"`;
       if (!expectsReply) {
@@ -192,17 +203,23 @@ export abstract class RpcServer<
       return 'handled';
     }
     let data: unknown;
+    let deserializing = false;
     try {
       data = decode(message.body, message.contentType ?? message.headers[Headers.contentType]);
+      deserializing = true;
       if (this.options.deserializer)
         data = this.options.deserializer.deserialize(data, { channel: message.destination });
     } catch (err) {
-      const text = `Could not decode the message on "${message.destination}": ${describe(err)}`;
+      const text = `Could not decode the message on "${message.destination}"`;
+      const detail = `${text}: ${describe(err)}`;
       if (!expectsReply) {
-        this.logger.warn(`${text}; dropped`);
+        this.logger.warn(`${detail}; dropped`);
         return 'rejected';
       }
-      await this.replyError(message, context, 'bad-request', { status: 'error', message: text });
+      // The codec's words describe the caller's own body; a deserializer's may say anything: logged, not sent.
+      if (deserializing) this.logger.warn(detail);
+      const sent = deserializing ? text : detail;
+      await this.replyError(message, context, 'bad-request', { status: 'error', message: sent });
       return 'handled';
     }
     if (!expectsReply) {
@@ -269,6 +286,8 @@ export abstract class RpcServer<
     kind: RpcRemoteErrorKind,
     payload: unknown,
   ) {
+    if (message.headers[Headers.replyMode] === 'event')
+      return this.dropElsewhereError(message, kind, payload);
     let encoded;
     try {
       encoded = encode(payload);
@@ -304,6 +323,29 @@ export abstract class RpcServer<
       this.counts.increment('replyPublishFailures');
       this.logger.error(`Could not publish the reply to "${reply.destination}": ${describe(err)}`);
     }
+  }
+
+  /** Reply-elsewhere addresses take results, as events: an error published there would pass for data. */
+  private dropElsewhereError(message: InboundMessage, kind: RpcRemoteErrorKind, payload: unknown): void {
+    this.counts.increment('replyElsewhereErrors');
+    const text = (payload as { message?: unknown } | null)?.message;
+    this.logger.warn(
+      `Reply-elsewhere request on "${message.destination}" failed (${kind}${typeof text === 'string' ? `: ${quote(text)}` : ''}); nothing is published to ${quote(message.replyTo!)}`,
+    );
+  }
+
+  /**
+   * Whether a reply published to `address` would reach one of this server's own request handlers (a
+   * reply loop). Default: `address` is a request handler's destination; an adapter whose broker routes
+   * by wildcard or through an exchange answers for its broker.
+   */
+  protected isOwnRequestDestination(address: string, _mode: ReplyMode): boolean {
+    this.requestDestinations ??= new Set(
+      this.routes()
+        .filter((r) => !r.isEvent)
+        .map((r) => r.destination),
+    );
+    return this.requestDestinations.has(address);
   }
 
   /** Nest's exception filter turns `RpcException` into its payload and anything else into INTERNAL_ERROR. */

@@ -53,12 +53,34 @@ export interface InboundReply {
   contentType?: string;
 }
 
-/** Wire headers the core owns; user headers with these names are overwritten. */
-export const RESERVED_HEADERS: ReadonlySet<string> = new Set(Object.values(Headers));
+/**
+ * Reply-routing headers of Spring Kafka and Nest's `ClientKafka`, which the Kafka server honours: a
+ * handler echoing request headers into its reply must not be able to forward them.
+ */
+export const FOREIGN_REPLY_HEADERS = [
+  'kafka_correlationId',
+  'kafka_replyTopic',
+  'kafka_replyPartition',
+] as const;
 
-/** A copy of application headers without the wire headers the core owns. */
+/** Wire headers the core owns; user headers with these names are overwritten or left out. */
+export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
+  ...Object.values(Headers),
+  ...FOREIGN_REPLY_HEADERS,
+]);
+
+/**
+ * An empty header map without a prototype: a header named `__proto__` (or `constructor`) from the
+ * wire is then an ordinary entry, never the map's prototype.
+ */
+export function headerMap(): HeaderMap {
+  return Object.create(null) as HeaderMap;
+}
+
+/** A copy of application headers without the wire headers the core owns (own properties only). */
 export function userHeaders(headers: HeaderMap | undefined): HeaderMap {
-  const out: HeaderMap = {};
-  if (headers) for (const name in headers) if (!RESERVED_HEADERS.has(name)) out[name] = headers[name]!;
+  const out = headerMap();
+  if (headers)
+    for (const name of Object.keys(headers)) if (!RESERVED_HEADERS.has(name)) out[name] = headers[name]!;
   return out;
 }

@@ -15,7 +15,7 @@ import kafkajs, {
   type Producer,
 } from 'kafkajs';
 import { describe } from '../core/rpc-client.js';
-import type { HeaderMap } from '../core/wire.js';
+import { type HeaderMap, headerMap } from '../core/wire.js';
 import type {
   Assignment,
   BatchHandler,
@@ -405,10 +405,11 @@ function toRecord(topic: string, partition: number, m: KafkaMessage): KafkaRecor
   };
 }
 
+/** Record headers to a map without prototype, own keys only: `__proto__` is a header like any other. */
 function readHeaders(headers: IHeaders | undefined): HeaderMap {
-  const map: HeaderMap = {};
+  const map = headerMap();
   if (!headers) return map;
-  for (const name in headers) {
+  for (const name of Object.keys(headers)) {
     let value = headers[name];
     if (Array.isArray(value)) value = value[0];
     if (value === undefined || value === null) continue;

@@ -1,10 +1,9 @@
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
-import type { HeaderMap } from '../core/wire.js';
-import { Headers } from '../core/wire.js';
+import { type HeaderMap, Headers, headerMap } from '../core/wire.js';
 
-/** nats.js headers to a plain map (first value of each key). */
+/** nats.js headers to a map without prototype (first value of each key): `__proto__` is a header like any other. */
 export function readHeaders(hdrs: MsgHdrs | undefined): HeaderMap {
-  const map: HeaderMap = {};
+  const map = headerMap();
   if (!hdrs) return map;
   for (const [key, values] of hdrs) if (values.length > 0) map[key] = values[0]!;
   return map;

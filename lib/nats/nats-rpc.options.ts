@@ -36,6 +36,7 @@ export function natsConnectionOptions(
     deserializer: _deserializer,
     maxConcurrency: _maxConcurrency,
     closeTimeout: _closeTimeout,
+    replyTo: _replyTo,
     ...connection
   } = options as NatsRpcServerOptions & NatsRpcClientOptions;
   return {

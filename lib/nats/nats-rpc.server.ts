@@ -6,6 +6,7 @@ import { publish } from './nats-publish.js';
 import { NatsRpcContext } from './nats-rpc.context.js';
 import { DEFAULT_NATS_QUEUE, natsConnectionOptions, type NatsRpcServerOptions } from './nats-rpc.options.js';
 import { watchStatus } from './nats-status.js';
+import { subjectMatches } from './nats-subjects.js';
 
 /**
  * NATS transport server: one subscription per handler (wildcards allowed), in a queue group
@@ -14,6 +15,8 @@ import { watchStatus } from './nats-status.js';
 export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContext> {
   private nc?: NatsConnection;
   private subscriptions: Subscription[] = [];
+  /** The subjects of the request handlers (wildcards included). */
+  private requestSubjects: string[] = [];
 
   constructor(options: NatsRpcServerOptions) {
     super(options);
@@ -26,6 +29,7 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
   }
 
   protected async startTransport(routes: Route[]): Promise<void> {
+    this.requestSubjects = routes.filter((r) => !r.isEvent).map((r) => r.destination);
     const nc = await connect(natsConnectionOptions(this.options));
     this.nc = nc;
     try {
@@ -75,6 +79,11 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
         msg.headers?.has(Headers.correlationId) ? reply.correlationId : undefined,
       ),
     });
+  }
+
+  /** A reply subject that one of the request subscriptions matches would be delivered to it: a loop. */
+  protected override isOwnRequestDestination(address: string): boolean {
+    return this.requestSubjects.some((subject) => subjectMatches(subject, address));
   }
 
   private onMessage(route: Route, msg: Msg): Promise<void> {

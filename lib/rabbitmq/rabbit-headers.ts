@@ -1,13 +1,15 @@
-import type { HeaderMap } from '../core/wire.js';
+import { type HeaderMap, headerMap } from '../core/wire.js';
 
 /**
  * AMQP headers to a plain string map. Other clients send numbers, booleans, byte arrays or tables:
  * byte arrays become UTF-8 text, tables JSON, the rest `String(value)`; null values are left out.
+ * Own properties only: amqplib decodes a header named `__proto__` holding a table into the prototype
+ * of the object it returns, and its entries must not pass for headers.
  */
 export function readHeaders(headers: Record<string, unknown> | undefined): HeaderMap {
-  const map: HeaderMap = {};
+  const map = headerMap();
   if (!headers) return map;
-  for (const key in headers) {
+  for (const key of Object.keys(headers)) {
     const value = headers[key];
     if (value === undefined || value === null) continue;
     map[key] = typeof value === 'string' ? value : headerText(value);

@@ -1,5 +1,6 @@
 import type { Channel, ChannelModel, ConsumeMessage, Options, RecoveringChannelModel } from 'amqplib';
 import { RpcConnectionError, RpcPayloadTooLargeError } from '../core/errors.js';
+import type { ReplyMode } from '../core/reply-policy.js';
 import { type DispatchOutcome, type Route, RpcServer } from '../core/rpc-server.js';
 import { Headers, type InboundMessage, type OutboundMessage } from '../core/wire.js';
 import { RabbitSession } from './rabbit-connection.js';
@@ -39,6 +40,8 @@ interface ConsumedQueue {
 export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpcContext> {
   private readonly session = new RabbitSession();
   private queues: ConsumedQueue[] = [];
+  /** Patterns of the request handlers: a reply dispatched to one of them would loop. */
+  private requestPatterns = new Set<string>();
   private consumers: Array<{ channel: Channel; tag: string }> = [];
   private intake = false;
   private readonly exchange?: ResolvedExchange;
@@ -73,6 +76,7 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
 
   protected async startTransport(routes: Route[]): Promise<void> {
     this.queues = this.plan(routes);
+    this.requestPatterns = new Set(routes.filter((r) => !r.isEvent).map((r) => r.pattern));
     this.intake = true;
     try {
       await this.session.open(
@@ -122,6 +126,21 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
     };
     if (this.session.gate.open) return send();
     return this.publishWhenOpen(send);
+  }
+
+  /**
+   * Replies go to the queue named by the address (default exchange); reply-elsewhere results with an
+   * exchange go there by routing key, and land in the service queue when one of its bindings takes it.
+   */
+  protected override isOwnRequestDestination(address: string, mode: ReplyMode): boolean {
+    if (mode === 'event' && this.exchange) {
+      const pattern = this.queues[0]?.router?.patternFor(address);
+      return pattern !== undefined && this.requestPatterns.has(pattern);
+    }
+    const queue = this.queues.find((q) => q.name === address);
+    if (!queue) return false;
+    // the service queue takes requests whatever their routing key; a pattern's queue, if it is a request handler's
+    return queue.router !== undefined || this.requestPatterns.has(queue.pattern!);
   }
 
   private async publishWhenOpen(send: () => void): Promise<void> {

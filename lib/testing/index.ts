@@ -16,6 +16,7 @@ export {
 } from './memory-rpc.options.js';
 export {
   startMemoryMicroservice,
+  DEFAULT_MEMORY_MICROSERVICE_LOGGER,
   type MemoryMicroservice,
   type MemoryMicroserviceOptions,
   type TestingModuleLike,

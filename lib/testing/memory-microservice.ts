@@ -3,6 +3,7 @@ import type {
   FactoryProvider,
   INestMicroservice,
   InjectionToken,
+  LogLevel,
   NestApplicationOptions,
   Type,
 } from '@nestjs/common';
@@ -18,9 +19,12 @@ export interface TestingModuleLike {
 }
 
 export interface MemoryMicroserviceOptions extends MemoryRpcServerOptions {
-  /** Nest's logger option for the microservice. Default: Nest's own default. */
+  /** Nest's logger option for the microservice. Default `DEFAULT_MEMORY_MICROSERVICE_LOGGER`. */
   logger?: NestApplicationOptions['logger'];
 }
+
+/** Errors and warnings only, as Nest's testing logger prints: a test's output stays readable. */
+export const DEFAULT_MEMORY_MICROSERVICE_LOGGER: LogLevel[] = ['error', 'warn'];
 
 /** A microservice listening on its own `MemoryBroker`, and the clients that reach it. */
 export interface MemoryMicroservice {
@@ -48,10 +52,10 @@ export async function startMemoryMicroservice(
   module: Type<unknown> | DynamicModule | TestingModuleLike,
   options: MemoryMicroserviceOptions = {},
 ): Promise<MemoryMicroservice> {
-  const { logger, ...serverOptions } = options;
+  const { logger = DEFAULT_MEMORY_MICROSERVICE_LOGGER, ...serverOptions } = options;
   const broker = options.broker ?? new MemoryBroker();
   const strategy = new MemoryRpcServer({ ...serverOptions, broker });
-  const settings = { strategy, ...(logger !== undefined ? { logger } : {}) };
+  const settings = { strategy, logger };
   const app = isTestingModule(module)
     ? module.createNestMicroservice(settings)
     : await NestFactory.createMicroservice(module, settings);

@@ -93,6 +93,8 @@ describe('packed package', () => {
     expect(files).toContain('dist/esm/nats/index.d.ts');
     expect(files).toContain('dist/cjs/kafka/index.d.ts');
     expect(files).toContain('dist/cjs/rabbitmq/index.js');
+    expect(files).toContain('dist/esm/testing/index.js');
+    expect(files).toContain('dist/cjs/testing/index.d.ts');
     const unexpected = files.filter(
       (f) => !/^(dist\/|docs\/wire-protocol\.md$|README\.md$|CHANGELOG\.md$|LICENSE$|package\.json$)/.test(f),
     );
@@ -104,7 +106,7 @@ describe('packed package', () => {
     const dir = await scratch('module', tarball, consumerDeps(12));
     try {
       const result = await runApp(dir, 'app.esm.mjs', 'app.mjs');
-      expect(result).toEqual({ sum: 6, errors: true });
+      expect(result).toEqual({ sum: 6, memorySum: 7, errors: true });
       await typecheck(dir, 'types.mts');
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -115,7 +117,7 @@ describe('packed package', () => {
     const dir = await scratch('commonjs', tarball, consumerDeps(11));
     try {
       const result = await runApp(dir, 'app.cjs.cjs', 'app.cjs');
-      expect(result).toMatchObject({ sum: 9, loaded: [], remoteError: true });
+      expect(result).toMatchObject({ sum: 9, memorySum: 11, loaded: [], remoteError: true });
       expect(result.nest).toMatch(/^11\./);
       await typecheck(dir, 'types.cts');
     } finally {

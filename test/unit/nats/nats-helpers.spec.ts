@@ -13,6 +13,7 @@ describe('NATS option split', () => {
       maxConcurrency: 3,
       closeTimeout: 1,
       destination: () => 'x',
+      replyTo: { allow: ['_INBOX.*'] },
     });
     expect(options).toEqual({ servers: 'nats://127.0.0.1:4222', token: 's3cret', maxReconnectAttempts: -1 });
   });
@@ -40,5 +41,17 @@ describe('NATS headers', () => {
     h.append('x-a', '2');
     expect(readHeaders(h)).toEqual({ 'x-a': '1' });
     expect(readHeaders(undefined)).toEqual({});
+  });
+});
+
+describe('NATS header maps', () => {
+  it('keep a header named __proto__ as an entry, not as the prototype', () => {
+    const h = headers();
+    h.set('__proto__', 'x');
+    h.set('x-a', 'b');
+    const map = readHeaders(h);
+    expect(Object.getPrototypeOf(map)).toBeNull();
+    expect(map['__proto__']).toBe('x');
+    expect(map['x-a']).toBe('b');
   });
 });
