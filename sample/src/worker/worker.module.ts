@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { MathController } from './math.controller.js';
+
+@Module({ controllers: [MathController] })
+export class WorkerModule {}
