@@ -1,5 +1,5 @@
 import { checkTimeout, DEFAULT_DEADLINE_GRACE } from './options.js';
-import { ThrottledLog } from './throttled-log.js';
+import { LogThrottle } from './log-throttle.js';
 import { type HeaderMap, Headers, type InboundMessage } from './wire.js';
 
 /**
@@ -23,7 +23,7 @@ export function deadlineOf(headers: HeaderMap): number | undefined {
 export class DeadlineCheck {
   /** Milliseconds added to a deadline before it counts as passed. */
   readonly grace: number;
-  private readonly log: ThrottledLog;
+  private readonly log: LogThrottle;
 
   constructor(
     grace: number | undefined,
@@ -32,7 +32,7 @@ export class DeadlineCheck {
   ) {
     checkTimeout('deadlineGrace', grace);
     this.grace = grace ?? DEFAULT_DEADLINE_GRACE;
-    this.log = new ThrottledLog(warn);
+    this.log = new LogThrottle(warn);
   }
 
   /** Whether the message's deadline plus the grace has passed: then it is logged (throttled) and counted, and must not run. */
@@ -40,8 +40,9 @@ export class DeadlineCheck {
     const deadline = deadlineOf(message.headers);
     if (deadline === undefined || now < deadline + this.grace) return false;
     this.counted();
-    this.log.log(
-      `Dropped a request on "${message.destination}" without running its handler: its deadline passed ${now - deadline} ms ago`,
+    this.log.warn(
+      () =>
+        `Dropped a request on "${message.destination}" without running its handler: its deadline passed ${now - deadline} ms ago`,
     );
     return true;
   }

@@ -7,9 +7,9 @@ export const DEFAULT_LOG_THROTTLE_INTERVAL = 10_000;
 export const MAX_QUOTED_LENGTH = 120;
 
 /**
- * One log line per interval for a warning that a peer can trigger at will: the first occurrence is
- * written at once, later ones within the interval are only counted and reported with the next line.
- * Keeps no timer, so it holds nothing open.
+ * One log line per interval for what a peer can trigger at will (once per message, say), so that a
+ * flood cannot flood the log: the first occurrence is written at once, later ones within the interval
+ * are only counted and reported with the next line. Keeps no timer, so it holds nothing open.
  */
 export class LogThrottle {
   private last = -Infinity;
@@ -18,10 +18,12 @@ export class LogThrottle {
   constructor(
     private readonly write: (text: string) => void,
     private readonly intervalMs = DEFAULT_LOG_THROTTLE_INTERVAL,
+    private readonly now: () => number = monotonicNow,
   ) {}
 
+  /** Writes `text()` (built only when written) unless a line went out less than the interval ago. */
   warn(text: () => string): void {
-    const now = monotonicNow();
+    const now = this.now();
     if (now - this.last < this.intervalMs) {
       this.suppressed++;
       return;

@@ -1,4 +1,4 @@
-import { LogLimiter } from '../core/log-limiter.js';
+import { LogThrottle } from '../core/log-throttle.js';
 import { DEFAULT_MAX_CONCURRENCY } from '../core/options.js';
 import { describe } from '../core/rpc-client.js';
 import { RpcServer, type Route } from '../core/rpc-server.js';
@@ -62,7 +62,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
   private consumer?: DriverConsumer;
   /** Reply topics and partition counts seen, so a reply to a missing one is dropped before it is produced. */
   private readonly replyTopics = new ReplyTopics((topic) => this.lookupReplyTopic(topic));
-  private readonly undeliverableLog = new LogLimiter();
+  private readonly undeliverableLog = new LogThrottle((text) => this.logger.warn(text));
   private topics: string[] = [];
   private patternOf = new Map<string, string>();
   private readonly windows = new Map<string, PartitionWindow>();
@@ -251,11 +251,10 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
 
   private dropUndeliverable(reply: OutboundMessage, partition: number | undefined, why: string): void {
     this.counts.increment('repliesUndeliverable');
-    this.undeliverableLog.run((suppressed) => {
+    this.undeliverableLog.warn(() => {
       const where =
         partition === undefined ? `"${reply.destination}"` : `"${reply.destination}" partition ${partition}`;
-      const more = suppressed > 0 ? ` (${suppressed} more since the last such line)` : '';
-      this.logger.warn(`Reply to ${where} dropped: ${why}${more}`);
+      return `Reply to ${where} dropped: ${why}`;
     });
   }
 

@@ -7,7 +7,6 @@ import { DeadlineCheck, deadlineOf, stampDeadline } from '../../../lib/core/dead
 import { RpcTimeoutError } from '../../../lib/core/errors.js';
 import { DEFAULT_DEADLINE_GRACE } from '../../../lib/core/options.js';
 import { RpcRecordBuilder } from '../../../lib/core/record-builder.js';
-import { ThrottledLog } from '../../../lib/core/throttled-log.js';
 import { type HeaderMap, Headers, type InboundMessage } from '../../../lib/core/wire.js';
 import { FakeBroker, FakeClient, FakeServer } from './fake-transport.js';
 
@@ -78,20 +77,6 @@ describe('DeadlineCheck', () => {
           () => {},
         ),
     ).toThrow(/deadlineGrace/);
-  });
-});
-
-describe('ThrottledLog', () => {
-  it('writes one line per interval and counts the ones it held back in the next', async () => {
-    const lines: string[] = [];
-    const log = new ThrottledLog((l) => lines.push(l), 20);
-    log.log('a');
-    log.log('b');
-    log.log('c');
-    expect(lines).toEqual(['a']);
-    await new Promise((r) => setTimeout(r, 30));
-    log.log('d');
-    expect(lines).toEqual(['a', 'd (2 more since the last such line)']);
   });
 });
 
