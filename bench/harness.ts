@@ -246,6 +246,12 @@ class Progress {
     } else console.log(line);
   }
 
+  /** Time from process start to the first measurement, and since, in ms. */
+  timing(): { setupMs: number; measuringMs: number } {
+    const now = performance.now();
+    return { setupMs: this.started || now, measuringMs: this.started ? now - this.started : 0 };
+  }
+
   /** Ends a rewritten line before other output. */
   clear(): void {
     if (this.open) process.stdout.write('\r\x1b[2K');
@@ -373,6 +379,11 @@ export interface Section {
   ratiosAgainst?: string[];
   /** A sentence under the table. */
   note?: string;
+  /**
+   * For the chart, contenders laid out as a grid rather than by concurrency: `cells[i]` of a series
+   * names the contender of each group (e.g. a series per reply-topic layout, a group per instance count).
+   */
+  grid?: { groups: string[]; series: Array<{ name: string; cells: string[] }> };
 }
 
 /** A target of the project, evaluated as a ratio measured in this run. */
@@ -439,6 +450,10 @@ function fmtUs(us: number): string {
  */
 export async function finish(report: BrokerReport): Promise<void> {
   progress.clear();
+  const { setupMs, measuringMs } = progress.timing();
+  console.log(
+    `[${report.broker}] start-up and connections ${formatDuration(setupMs)}, measurements ${formatDuration(measuringMs)}`,
+  );
   for (const s of report.sections) {
     console.log(`\n== ${report.title}: ${s.title}`);
     printTable(s.results, s.ratiosAgainst ?? []);

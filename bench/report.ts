@@ -240,7 +240,17 @@ export function brokerPanels(report: BrokerReport): Panel[] {
   }
   const instances = report.sections.filter((x) => x.kind === 'instances');
   for (const s of instances) {
-    panels.push({ title: `req/s, ${s.title}`, unit: 'req/s', ...byConcurrency(s, (r) => r.rps) });
+    const rps = (name: string) => s.results.find((r) => r.name === name)?.rps ?? NaN;
+    panels.push({
+      title: `req/s, ${s.title}`,
+      unit: 'req/s',
+      ...(s.grid
+        ? {
+            groups: s.grid.groups,
+            series: s.grid.series.map((x) => ({ name: x.name, values: x.cells.map(rps) })),
+          }
+        : byConcurrency(s, (r) => r.rps)),
+    });
   }
   return panels;
 }
