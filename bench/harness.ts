@@ -395,6 +395,8 @@ export interface Target {
   /** The target is a ceiling (e.g. CPU per request), not a floor. */
   atMost?: boolean;
   held: boolean;
+  /** A ratio shown for information, with no target to hold. */
+  info?: boolean;
   /** Per-round spread, where the CPU goes, in a few words. */
   detail: string;
 }
@@ -460,7 +462,8 @@ export async function finish(report: BrokerReport): Promise<void> {
     if (s.pairs) printPairs(s.results, s.pairs);
   }
   console.log('');
-  for (const t of report.targets) console.log(`${t.held ? 'held  ' : 'MISSED'} ${t.label}: ${t.detail}`);
+  for (const t of report.targets)
+    console.log(`${t.info ? 'info  ' : t.held ? 'held  ' : 'MISSED'} ${t.label}: ${t.detail}`);
   const out = process.env.BENCH_OUT;
   if (out) writeFileSync(out, JSON.stringify(report));
   else {

@@ -316,16 +316,18 @@ async function main() {
       pairRatios(s.results, pairs).find((p) => p.concurrency === c && p.base === base);
     const c64 = CONCURRENCIES.includes(64) ? 64 : CONCURRENCIES.at(-1)!;
     const targets: Target[] = [
-      throughputTarget(
-        `(for information) c=${c64}, 100 B: ours against raw kafkajs`,
-        at(sections[0]!, c64, 'raw kafkajs'),
-        1,
-      ),
-      throughputTarget(
-        `(for information) c=${c64}, 100 B: ours against Nest`,
-        at(sections[0]!, c64, 'nest built-in'),
-        1,
-      ),
+      {
+        ...throughputTarget(
+          `c=${c64}, 100 B: ours against raw kafkajs`,
+          at(sections[0]!, c64, 'raw kafkajs'),
+          1,
+        ),
+        info: true,
+      },
+      {
+        ...throughputTarget(`c=${c64}, 100 B: ours against Nest`, at(sections[0]!, c64, 'nest built-in'), 1),
+        info: true,
+      },
       ...sections.slice(1, 1 + large.length).map((s) => {
         const c = LARGE_CONCURRENCIES.at(-1)!;
         return throughputTarget(`c=${c}, ${s.title}: ours ≥ 0.9× raw MB/s`, at(s, c, 'raw kafkajs'), 0.9);

@@ -261,11 +261,14 @@ async function main() {
       at(first, c64, 'nestjs-broker-rpc', 'raw amqplib'),
       0.8,
     ),
-    cpuTarget(
-      `(for information) c=${c64}, 100 B: ours on classic queues v2, broker CPU per request ≤ 0.8× raw amqplib's`,
-      at(first, c64, 'ours, classic v2', 'raw amqplib'),
-      0.8,
-    ),
+    {
+      ...cpuTarget(
+        `c=${c64}, 100 B: ours on classic queues v2, broker CPU per request against raw amqplib's`,
+        at(first, c64, 'ours, classic v2', 'raw amqplib'),
+        0.8,
+      ),
+      info: true,
+    },
     ...sections.slice(1).map((s) => {
       const c = LARGE_CONCURRENCIES.at(-1)!;
       return throughputTarget(

@@ -32,6 +32,8 @@ export interface RunInfo {
   elapsedMs: number;
   /** The command that produced it. */
   command?: string;
+  /** The machine it ran on (default: this one, now). */
+  machine?: Machine;
 }
 
 /** Describes this machine and the broker versions (`unknown` where a version cannot be read). */
@@ -164,7 +166,7 @@ export function renderReport(
           r.title,
           t.label,
           `${fixed(t.value, 2)}×`,
-          t.held ? 'held' : '**missed**',
+          t.info ? 'for information' : t.held ? 'held' : '**missed**',
           t.detail,
         ]),
       ),
@@ -288,7 +290,11 @@ export async function writeReports(
     files.push(path.join(dir, file));
   }
   const md = path.join(dir, `${base}.md`);
-  writeFileSync(md, renderReport(reports, machineInfo(), run, date, charts));
-  files.unshift(md);
+  const machine = run.machine ?? machineInfo();
+  writeFileSync(md, renderReport(reports, machine, run, date, charts));
+  // The measurements themselves, so the report and charts can be rendered again (`--render`).
+  const json = path.join(dir, `${base}.json`);
+  writeFileSync(json, JSON.stringify({ date, run: { ...run, machine }, reports }, null, 1) + '\n');
+  files.unshift(md, json);
   return files;
 }

@@ -1,13 +1,14 @@
 // The bench entry: runs the broker benches (each in a process of its own, so CPU per request counts one
 // broker's clients only), then writes bench/results/<date>.md and a chart per broker.
 // Run: npm run bench [-- nats|rabbitmq|kafka ...] [-- --quick] [-- --cpu-prof]
+//      npm run bench -- --render bench/results/<date>.json   (the report and charts again, from a run's data)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { formatDuration, type BrokerReport } from './harness.js';
-import { writeReports } from './report.js';
+import { writeReports, type RunInfo } from './report.js';
 
 const BROKERS = ['nats', 'rabbitmq', 'kafka'] as const;
 type Broker = (typeof BROKERS)[number];
@@ -46,7 +47,20 @@ function runBench(broker: Broker, out: string, quick: boolean, cpuProf: boolean)
   });
 }
 
+/** Renders the report and charts again from the JSON a run wrote next to its report. */
+async function render(file: string): Promise<void> {
+  const data = JSON.parse(readFileSync(file, 'utf8')) as {
+    date: string;
+    run: RunInfo;
+    reports: BrokerReport[];
+  };
+  const files = await writeReports(data.reports, data.run, path.dirname(file), data.date);
+  console.log(`wrote ${files.join(', ')}`);
+}
+
 async function main() {
+  const at = process.argv.indexOf('--render');
+  if (at > 0) return render(process.argv[at + 1] ?? '');
   const { brokers, quick, cpuProf } = parseArgs(process.argv.slice(2));
   const started = performance.now();
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'bench-'));
