@@ -171,6 +171,9 @@ export const BENCH_MS = Number(process.env.BENCH_MS ?? (QUICK ? 300 : 2_000));
 /** Rounds per contender, from BENCH_ROUNDS (default 3, 1 with `--quick`). */
 export const BENCH_ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
 
+/** BENCH_ONLY: a regular expression; only contenders whose name matches run (e.g. to profile one). */
+const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
+
 /** Concurrencies of the small-payload curve. */
 export const CONCURRENCIES = QUICK ? [1, 64] : [1, 16, 64, 256];
 
@@ -291,6 +294,7 @@ export async function compare(
 ): Promise<Result[]> {
   const results: Result[] = [];
   const section = options.section ?? '';
+  if (ONLY) contenders = contenders.filter(([name]) => ONLY!.test(name));
   for (const concurrency of concurrencies) {
     const runs = new Map<string, Result[]>(contenders.map(([name]) => [name, []]));
     for (let round = 0; round < rounds; round++) {

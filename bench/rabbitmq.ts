@@ -4,7 +4,8 @@
 // defaults (Nest: noAck, at most once; ours: ack after the reply, at least once) and with the other's
 // delivery guarantee (Nest with noAck: false acking in the handler, as its docs show; ours with noAck),
 // so ratios can be read like for like; ours also runs with its request queues declared as classic
-// queues version 2 (`x-queue-version: 2`). BENCH_PLAIN=1 adds ours with coalesceWrites off.
+// queues version 2 (`x-queue-version: 2`). BENCH_PLAIN=1 adds ours with coalesceWrites off;
+// BENCH_NO_EXPIRY=1 adds ours with `timeout: 0` (requests published without a per-message `expiration`).
 // Run: npm run bench:rabbitmq [-- --quick]   or   npm run bench -- rabbitmq
 //      BENCH_MS per measurement, BENCH_ROUNDS (median round reported): see bench/harness.ts;
 //      AMQP_URL (default amqp://guest:guest@127.0.0.1:5672); the broker from `bash scripts/brokers.sh up rabbitmq`.
@@ -45,6 +46,7 @@ const queues = {
   ours: `bench.${run}.ours`,
   plain: `bench.${run}.plain`,
   v2: `bench.${run}.v2`,
+  noExpiry: `bench.${run}.no-expiry`,
 };
 const PREFETCH = 50;
 
@@ -188,6 +190,10 @@ async function main() {
           coalesceWrites: false,
         })
       : undefined;
+  const noExpiry =
+    process.env.BENCH_NO_EXPIRY === '1'
+      ? await ours(echoModule(queues.noExpiry), {}, queues.noExpiry, { timeout: 0 })
+      : undefined;
   const small = payloadOf(PAYLOAD_SIZES[0]);
   const contenders: Array<[string, () => Promise<unknown>]> = [
     ['raw amqplib', raw.call(small)],
@@ -198,6 +204,7 @@ async function main() {
     ['ours, classic v2', ourV2.call(small)],
   ];
   if (plain) contenders.push(['ours, coalesceWrites off', plain.call(small)]);
+  if (noExpiry) contenders.push(['ours, no expiration', noExpiry.call(small)]);
   const large = PAYLOAD_SIZES.slice(1);
   const largeContenders = (payload: object): Array<[string, () => Promise<unknown>]> => [
     ['raw amqplib', raw.call(payload)],
@@ -213,6 +220,8 @@ async function main() {
     ['nestjs-broker-rpc', 'nest, noAck: false, noDelay', 'both acking (at least once)'],
     ['ours, noAck', 'nest built-in', 'both noAck (at most once)'],
     ['ours, classic v2', 'nestjs-broker-rpc', 'classic queue v2 against v1'],
+    ['ours, no expiration', 'nestjs-broker-rpc', 'without a per-message expiration'],
+    ['ours, no expiration', 'raw amqplib', 'both acking, neither with an expiration'],
   ];
   const sections: Section[] = [
     {
@@ -292,13 +301,22 @@ async function main() {
   await ourNoAck.close();
   await ourV2.close();
   await plain?.close();
+  await noExpiry?.close();
   await nestClient.close();
   await nestApp.close();
   await nestAckClient.close();
   await nestAckApp.close();
   const cleanup = await amqp.connect(url);
   const ch = await cleanup.createChannel();
-  for (const q of [queues.nest, queues.nestAck, queues.ours, queues.noAck, queues.plain, queues.v2])
+  for (const q of [
+    queues.nest,
+    queues.nestAck,
+    queues.ours,
+    queues.noAck,
+    queues.plain,
+    queues.v2,
+    queues.noExpiry,
+  ])
     await ch.deleteQueue(q).catch(() => undefined);
   await cleanup.close();
   await raw.close();
