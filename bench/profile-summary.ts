@@ -15,16 +15,16 @@ interface Profile {
 
 /** The bucket a function's self time goes to. */
 export function category(url: string, functionName: string): string {
-  if (!url) return `(${functionName || 'anonymous'})`;
+  if (!url) return functionName.startsWith('(') ? functionName : `(${functionName || 'anonymous'})`;
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1]!;
   if (url.startsWith('node:')) return 'node internals';
-  const ours = /\/(lib\/[^?]+|bench\/[^?]+)/.exec(url);
+  const ours = /\/(lib\/.+|bench\/[^/]+\.ts)$/.exec(url);
   if (ours) return ours[1]!;
   return url;
 }
 
-/** Self time per bucket, in ms, largest first. */
+/** Self time per bucket, in ms, largest first (`byFunction`: per function of the bucket). */
 export function summarise(profile: Profile): Array<[string, number]> {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const totals = new Map<string, number>();
