@@ -1,5 +1,6 @@
-// Shared benchmark harness: closed-loop request loops at a fixed concurrency, latency percentiles, ratios.
-import { readFileSync } from 'node:fs';
+// Shared benchmark harness: closed-loop request loops at a fixed concurrency, latency percentiles, ratios,
+// progress with ETA, and the sections each bench script hands to the report (bench/report.ts).
+import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { brokerEnv } from '../scripts/broker-env.mjs';
 
@@ -20,6 +21,8 @@ export interface Result {
   brokerUs: number;
   /** Throughput of each round, in round order (set by `compare`). */
   roundRps?: number[];
+  /** Request payload size in bytes (set by `compare` from its options), for MB/s. */
+  payloadBytes?: number;
 }
 
 let brokerName: string | undefined;
@@ -30,6 +33,7 @@ let brokerName: string | undefined;
  */
 export function measureBrokerCpu(name: 'nats' | 'rabbitmq' | 'kafka'): void {
   brokerName = name;
+  progress.broker = name;
 }
 
 function brokerPid(): number | undefined {
@@ -62,6 +66,7 @@ export async function measure(
   call: () => Promise<unknown>,
   warmupMs = Math.min(1_000, durationMs / 3),
 ): Promise<Result> {
+  progress.measuring(name, concurrency);
   await loop(concurrency, warmupMs, call, []);
   const latencies: number[] = [];
   const pid = brokerPid();
@@ -116,6 +121,7 @@ export function printTable(results: Result[], ratiosAgainst: string[] = []): voi
       rows.map((r) => ({
         transport: r.name,
         'req/s': Math.round(r.rps),
+        ...(r.payloadBytes === undefined ? {} : { 'MB/s': mbPerSecond(r).toFixed(1) }),
         'p50 ms': r.p50.toFixed(2),
         'p99 ms': r.p99.toFixed(2),
         'node µs/req': r.nodeUs.toFixed(1),
@@ -160,11 +166,123 @@ export function printPairs(results: Result[], pairs: Array<[string, string, stri
   }
 }
 
-/** Bench duration per measurement, from BENCH_MS (default 5 s). */
-export const BENCH_MS = Number(process.env.BENCH_MS ?? 5_000);
+/** `--quick` on the command line (or BENCH_QUICK=1): short single rounds over fewer points, for a smoke run. */
+export const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
 
-/** Rounds per contender, from BENCH_ROUNDS (default 3). */
-export const BENCH_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Bench duration per measurement, from BENCH_MS (default 2 s, 0.3 s with `--quick`). */
+export const BENCH_MS = Number(process.env.BENCH_MS ?? (QUICK ? 300 : 2_000));
+
+/** Rounds per contender, from BENCH_ROUNDS (default 3, 1 with `--quick`). */
+export const BENCH_ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
+
+/** BENCH_ONLY: a regular expression; only contenders whose name matches run (e.g. to profile one). */
+const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
+
+/** Concurrencies of the small-payload curve. */
+export const CONCURRENCIES = QUICK ? [1, 64] : [1, 16, 64, 256];
+
+/** Request payload sizes, in bytes: a small JSON object and two large ones. */
+export const PAYLOAD_SIZES = [100, 16 * 1024, 256 * 1024] as const;
+
+/** Concurrencies of the large-payload curves. */
+export const LARGE_CONCURRENCIES = QUICK ? [16] : [1, 16];
+
+/**
+ * A JSON object whose serialisation is exactly `bytes` long (at least the small one's 46 bytes): the
+ * small bench object, padded with a string field.
+ */
+export function payloadOf(bytes: number): { id: number; name: string; items: number[]; pad?: string } {
+  const base = { id: 42, name: 'bench', items: [1, 2, 3] };
+  const overhead = JSON.stringify({ ...base, pad: '' }).length;
+  return bytes <= overhead ? base : { ...base, pad: 'x'.repeat(bytes - overhead) };
+}
+
+/** `100 B`, `16 KiB`, `256 KiB`. */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} B`;
+}
+
+/** Request payload throughput, MB/s (10^6 bytes), of a result with a payload size; NaN without one. */
+export function mbPerSecond(r: Result): number {
+  return r.payloadBytes === undefined ? NaN : (r.rps * r.payloadBytes) / 1e6;
+}
+
+/** Options of one `compare` call: what the progress line and the report call it. */
+export interface CompareOptions {
+  /** Section title, e.g. `100 B` or `8 instances`. */
+  section?: string;
+  /** Request payload size, in bytes (adds MB/s to the report). */
+  payloadBytes?: number;
+}
+
+/**
+ * The progress line: which contender runs, at which concurrency and round, how many measurements are
+ * done out of those planned (`planRuns`), and the ETA. On a TTY one line is rewritten; otherwise
+ * (CI, a log file) each step is a plain line.
+ */
+class Progress {
+  private planned = 0;
+  private done = 0;
+  private started = 0;
+  private label = '';
+  private readonly tty = process.stdout.isTTY === true;
+  private open = false;
+  broker = '';
+
+  plan(measurements: number): void {
+    this.planned += measurements;
+    if (!this.started) this.started = performance.now();
+  }
+
+  step(label: string): void {
+    this.label = label;
+  }
+
+  measuring(name: string, concurrency: number): void {
+    if (!this.started) this.started = performance.now();
+    const total = Math.max(this.planned, this.done + 1);
+    const perRun = this.done > 0 ? (performance.now() - this.started) / this.done : undefined;
+    const eta = perRun === undefined ? '' : `, ETA ${formatDuration(perRun * (total - this.done))}`;
+    const line = `[${this.broker || 'bench'}] ${this.label}${this.label ? ' ' : ''}c=${concurrency} ${name} (${this.done + 1}/${total}${eta})`;
+    this.done++;
+    if (this.tty) {
+      process.stdout.write(`\r\x1b[2K${line}`);
+      this.open = true;
+    } else console.log(line);
+  }
+
+  /** Time from process start to the first measurement, and since, in ms. */
+  timing(): { setupMs: number; measuringMs: number } {
+    const now = performance.now();
+    return { setupMs: this.started || now, measuringMs: this.started ? now - this.started : 0 };
+  }
+
+  /** Ends a rewritten line before other output. */
+  clear(): void {
+    if (this.open) process.stdout.write('\r\x1b[2K');
+    this.open = false;
+  }
+}
+
+/** `1m05s`, `42s`. */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+const progress = new Progress();
+
+/** Announces how many measurements (`plannedRuns` of each compare) the script will make, for the ETA. */
+export function planRuns(measurements: number): void {
+  progress.plan(measurements);
+}
+
+/** Measurements one `compare` call makes. */
+export function plannedRuns(contenders: number, concurrencies: number[], rounds = BENCH_ROUNDS): number {
+  return contenders * concurrencies.length * rounds;
+}
 
 /**
  * Measures every contender at each concurrency. Contenders take turns for `rounds` rounds and each
@@ -176,22 +294,194 @@ export async function compare(
   concurrencies: number[] = [1, 64],
   rounds = BENCH_ROUNDS,
   durationMs = BENCH_MS,
+  options: CompareOptions = {},
 ): Promise<Result[]> {
   const results: Result[] = [];
+  const section = options.section ?? '';
+  if (ONLY) contenders = contenders.filter(([name]) => ONLY!.test(name));
   for (const concurrency of concurrencies) {
     const runs = new Map<string, Result[]>(contenders.map(([name]) => [name, []]));
     for (let round = 0; round < rounds; round++) {
+      progress.step(`${section}${section ? ' ' : ''}round ${round + 1}/${rounds}`);
       // Each round starts with the next contender, so no one always runs first or last.
       for (let i = 0; i < contenders.length; i++) {
         const [name, call] = contenders[(round + i) % contenders.length]!;
         runs.get(name)!.push(await measure(name, concurrency, durationMs, call));
       }
     }
+    progress.clear();
     for (const [name, measured] of runs) {
       const sorted = [...measured].sort((a, b) => a.rps - b.rps);
-      results.push({ ...sorted[Math.floor(sorted.length / 2)]!, roundRps: measured.map((r) => r.rps) });
-      console.log(`c=${concurrency} ${name}: ${measured.map((r) => Math.round(r.rps)).join(' / ')} req/s`);
+      results.push({
+        ...sorted[Math.floor(sorted.length / 2)]!,
+        roundRps: measured.map((r) => r.rps),
+        ...(options.payloadBytes === undefined ? {} : { payloadBytes: options.payloadBytes }),
+      });
+      console.log(
+        `${section}${section ? ' ' : ''}c=${concurrency} ${name}: ${measured.map((r) => Math.round(r.rps)).join(' / ')} req/s`,
+      );
     }
   }
   return results;
+}
+
+/** The ratio of a contender to a baseline at one concurrency, with its per-round spread and the CPU behind it. */
+export interface PairRatio {
+  name: string;
+  base: string;
+  label: string;
+  concurrency: number;
+  /** Ratio of the reported (median-round) throughputs. */
+  ratio: number;
+  /** Sorted per-round throughput ratios (the two sides run seconds apart within a round). */
+  rounds: number[];
+  /** Node and broker CPU time per request, in µs, of contender and baseline. */
+  nodeUs: number;
+  brokerUs: number;
+  baseNodeUs: number;
+  baseBrokerUs: number;
+}
+
+/** The `[contender, baseline, label]` ratios at every concurrency both were measured at. */
+export function pairRatios(results: Result[], pairs: Array<[string, string, string]>): PairRatio[] {
+  const out: PairRatio[] = [];
+  for (const concurrency of [...new Set(results.map((r) => r.concurrency))]) {
+    const find = (name: string) => results.find((r) => r.name === name && r.concurrency === concurrency);
+    for (const [name, base, label] of pairs) {
+      const a = find(name);
+      const b = find(base);
+      if (!a || !b) continue;
+      out.push({
+        name,
+        base,
+        label,
+        concurrency,
+        ratio: a.rps / b.rps,
+        rounds: (a.roundRps ?? []).map((rps, i) => rps / (b.roundRps?.[i] ?? NaN)).sort((x, y) => x - y),
+        nodeUs: a.nodeUs,
+        brokerUs: a.brokerUs,
+        baseNodeUs: b.nodeUs,
+        baseBrokerUs: b.brokerUs,
+      });
+    }
+  }
+  return out;
+}
+
+/** `1.12× (rounds 1.05–1.20×)`; the range only with several rounds. */
+export function formatRatio(p: Pick<PairRatio, 'ratio' | 'rounds'>): string {
+  const valid = p.rounds.length > 1 && !p.rounds.some(Number.isNaN);
+  const range = valid ? ` (rounds ${p.rounds[0]!.toFixed(2)}–${p.rounds.at(-1)!.toFixed(2)}×)` : '';
+  return `${p.ratio.toFixed(2)}×${range}`;
+}
+
+/** One table of a bench script's report: results of one `compare`, and the ratios to show with it. */
+export interface Section {
+  title: string;
+  /** What the section varies, for the chart's grouping: concurrency curves or instance counts. */
+  kind?: 'concurrency' | 'payload' | 'instances';
+  payloadBytes?: number;
+  results: Result[];
+  pairs?: Array<[string, string, string]>;
+  /** Baselines whose `× name` columns the table shows. */
+  ratiosAgainst?: string[];
+  /** A sentence under the table. */
+  note?: string;
+  /**
+   * For the chart, contenders laid out as a grid rather than by concurrency: `cells[i]` of a series
+   * names the contender of each group (e.g. a series per reply-topic layout, a group per instance count).
+   */
+  grid?: { groups: string[]; series: Array<{ name: string; cells: string[] }> };
+}
+
+/** A target of the project, evaluated as a ratio measured in this run. */
+export interface Target {
+  label: string;
+  /** The measured ratio (higher is better unless `atMost`). */
+  value: number;
+  threshold: number;
+  /** The target is a ceiling (e.g. CPU per request), not a floor. */
+  atMost?: boolean;
+  held: boolean;
+  /** A ratio shown for information, with no target to hold. */
+  info?: boolean;
+  /** Per-round spread, where the CPU goes, in a few words. */
+  detail: string;
+}
+
+/** What one bench script hands to the report: its broker, sections and targets. */
+export interface BrokerReport {
+  broker: 'nats' | 'rabbitmq' | 'kafka';
+  title: string;
+  sections: Section[];
+  targets: Target[];
+  notes: string[];
+}
+
+/**
+ * Evaluates a throughput target on the pair's ratio at one concurrency: held when the median-round
+ * ratio reaches `threshold`.
+ */
+export function throughputTarget(label: string, p: PairRatio | undefined, threshold: number): Target {
+  if (!p) return { label, value: NaN, threshold, held: false, detail: 'not measured' };
+  return {
+    label,
+    value: p.ratio,
+    threshold,
+    held: p.ratio >= threshold,
+    detail: `${formatRatio(p)}; CPU µs/req Node ${p.nodeUs.toFixed(1)} vs ${p.baseNodeUs.toFixed(1)}, broker ${fmtUs(p.brokerUs)} vs ${fmtUs(p.baseBrokerUs)}`,
+  };
+}
+
+/**
+ * Evaluates a ceiling on the broker's CPU time per request, contender over baseline: held when at or
+ * under `threshold`.
+ */
+export function cpuTarget(label: string, p: PairRatio | undefined, threshold: number): Target {
+  if (!p) return { label, value: NaN, threshold, atMost: true, held: false, detail: 'not measured' };
+  const value = p.brokerUs / p.baseBrokerUs;
+  return {
+    label,
+    value,
+    threshold,
+    atMost: true,
+    held: value <= threshold,
+    detail: `broker µs/req ${fmtUs(p.brokerUs)} vs ${fmtUs(p.baseBrokerUs)}; Node ${p.nodeUs.toFixed(1)} vs ${p.baseNodeUs.toFixed(1)}; throughput ${formatRatio(p)}`,
+  };
+}
+
+function fmtUs(us: number): string {
+  return Number.isNaN(us) ? '-' : us.toFixed(1);
+}
+
+/**
+ * Ends a bench script: prints its sections' tables and ratios, then hands the report to the runner
+ * (`bench/run.ts` sets BENCH_OUT to a JSON file) or, run on its own, writes the report itself.
+ */
+export async function finish(report: BrokerReport): Promise<void> {
+  progress.clear();
+  const { setupMs, measuringMs } = progress.timing();
+  console.log(
+    `[${report.broker}] start-up and connections ${formatDuration(setupMs)}, measurements ${formatDuration(measuringMs)}`,
+  );
+  for (const s of report.sections) {
+    console.log(`\n== ${report.title}: ${s.title}`);
+    printTable(s.results, s.ratiosAgainst ?? []);
+    if (s.pairs) printPairs(s.results, s.pairs);
+  }
+  console.log('');
+  for (const t of report.targets)
+    console.log(`${t.info ? 'info  ' : t.held ? 'held  ' : 'MISSED'} ${t.label}: ${t.detail}`);
+  const out = process.env.BENCH_OUT;
+  if (out) writeFileSync(out, JSON.stringify(report));
+  else {
+    const { writeReports } = await import('./report.js');
+    const files = await writeReports([report], { quick: QUICK, elapsedMs: performance.now() });
+    console.log(`\nwrote ${files.join(', ')}`);
+  }
+}
+
+/** Sets the broker named on progress lines (also done by `measureBrokerCpu`). */
+export function progressBroker(name: string): void {
+  progress.broker = name;
 }

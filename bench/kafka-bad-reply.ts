@@ -13,9 +13,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
 import { firstValueFrom } from 'rxjs';
 import { KafkaRpcClient, KafkaRpcServer } from '../lib/kafka/index.js';
-import { measure, measureBrokerCpu, printTable, type Result } from './harness.js';
+import { BROKERS, measure, measureBrokerCpu, printTable, type Result } from './harness.js';
 
-const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const brokers = (process.env.KAFKA_BROKERS ?? BROKERS.KAFKA_BROKERS).split(',');
 const durationMs = Number(process.env.BENCH_MS ?? 20_000);
 const prefix = `bench-${randomUUID().slice(0, 8)}`;
 const topic = `${prefix}.echo`;

@@ -1,10 +1,12 @@
 // Kafka request/reply: a raw kafkajs loop, Nest's built-in Kafka transport (ServerKafka + ClientKafka)
-// and ours, in one process, on one broker, at concurrency 1 and 64. A fourth row runs ours through
-// three client instances sharing one reply topic: every instance reads every reply, so it shows what
-// the shared reply topic costs.
+// and ours, in one process, on one broker: a concurrency curve with a ~100 B JSON payload, then 16 KiB
+// and 256 KiB payloads. A last section runs ours through 1, 2, 4 and 8 client instances sharing one
+// reply topic (every instance reads every reply, so it shows what the shared reply topic costs), and
+// beside them as many instances with a reply topic each (`replyTopic`, the remedy).
 //
-// Run: npm run bench:kafka   (the broker from `bash scripts/brokers.sh up kafka`; BENCH_MS=5000 per
-// measurement; KAFKA_BROKERS=127.0.0.1:9092). Topics and groups get a random prefix and are deleted after.
+// Run: npm run bench:kafka [-- --quick]   or   npm run bench -- kafka   (the broker from
+// `bash scripts/brokers.sh up kafka`; BENCH_MS, BENCH_ROUNDS: see bench/harness.ts;
+// KAFKA_BROKERS=127.0.0.1:9092). Topics and groups get a random prefix and are deleted after.
 import { Controller, Module, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientKafka, MessagePattern, Payload, Transport } from '@nestjs/microservices';
@@ -13,12 +15,34 @@ import net from 'node:net';
 import kafkajs from 'kafkajs';
 import { firstValueFrom } from 'rxjs';
 import { KafkaRpcClient, KafkaRpcServer } from '../lib/kafka/index.js';
-import { BROKERS, compare, measureBrokerCpu, printPairs, printTable } from './harness.js';
+import {
+  BROKERS,
+  BENCH_MS,
+  BENCH_ROUNDS,
+  CONCURRENCIES,
+  LARGE_CONCURRENCIES,
+  PAYLOAD_SIZES,
+  QUICK,
+  compare,
+  finish,
+  formatBytes,
+  measureBrokerCpu,
+  pairRatios,
+  payloadOf,
+  planRuns,
+  plannedRuns,
+  throughputTarget,
+  type Section,
+  type Target,
+} from './harness.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? BROKERS.KAFKA_BROKERS).split(',');
 const prefix = `bench-${randomUUID().slice(0, 8)}`;
-const payload = { id: 42, name: 'bench', items: [1, 2, 3] };
 const PARTITIONS = 3;
+/** Client instances of the reply-topic section. */
+const INSTANCES = QUICK ? [1, 4] : [1, 2, 4, 8];
+/** Concurrency of the reply-topic section. */
+const INSTANCE_CONCURRENCY = 64;
 const silent = { log() {}, error() {}, warn() {}, debug() {}, verbose() {}, fatal() {} };
 
 function echoModule(pattern: string): Type {
@@ -69,7 +93,7 @@ async function rawKafkajs(kafka: InstanceType<typeof kafkajs.Kafka>) {
     },
   });
   let seq = 0;
-  const call = () =>
+  const call = (payload: object) => () =>
     new Promise<unknown>((resolve, reject) => {
       const id = String(seq++);
       pending.set(id, resolve);
@@ -123,10 +147,29 @@ async function main() {
     `${prefix}.nest.echo.reply`,
     `${prefix}.ours.echo`,
   ];
-  await admin.createTopics({
-    topics: topics.map((topic) => ({ topic, numPartitions: PARTITIONS })),
-    waitForLeaders: true,
-  });
+  // The instances' reply topics up front like the rest (one partition, the client's default). On a
+  // loaded broker kafkajs can ask for a new topic's leader before its partition is hosted
+  // (UNKNOWN_TOPIC_OR_PARTITION, retriable): try again, creating only what is still missing.
+  const specs = [
+    ...topics.map((topic) => ({ topic, numPartitions: PARTITIONS })),
+    ...INSTANCES.filter((n) => n > 1).map((n) => ({
+      topic: `${prefix}.shared-${n}.replies`,
+      numPartitions: 1,
+    })),
+    ...Array.from({ length: Math.max(...INSTANCES) }, (_, i) => ({
+      topic: `${prefix}.own-${i}.replies`,
+      numPartitions: 1,
+    })),
+  ];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const existing = new Set(await admin.listTopics());
+      await admin.createTopics({ topics: specs.filter((t) => !existing.has(t.topic)), waitForLeaders: true });
+      break;
+    } catch (err) {
+      if (attempt >= 5 || !(err as { retriable?: boolean }).retriable) throw err;
+    }
+  }
 
   const raw = await rawKafkajs(kafka);
 
@@ -159,34 +202,149 @@ async function main() {
   const ourOptions = { client: { brokers, clientId: `${prefix}-ours-caller`, logLevel: 'nothing' as const } };
   const ourClient = new KafkaRpcClient(ourOptions);
   await ourClient.connect();
-  // Three more instances of the same caller service: one shared reply topic, each reads all of it.
-  const trio = [
-    new KafkaRpcClient(ourOptions),
-    new KafkaRpcClient(ourOptions),
-    new KafkaRpcClient(ourOptions),
-  ];
-  await Promise.all(trio.map((c) => c.connect()));
-  let turn = 0;
+  // Instances of one caller service: n of them on one shared reply topic (a topic per n, so idle
+  // instances of another group read nothing of it), and up to the largest n with a reply topic each.
+  const many = INSTANCES.filter((n) => n > 1);
+  const shared = new Map(
+    many.map((n) => {
+      const replyTopic = `${prefix}.shared-${n}.replies`;
+      return [n, Array.from({ length: n }, () => new KafkaRpcClient({ ...ourOptions, replyTopic }))];
+    }),
+  );
+  const own = Array.from(
+    { length: Math.max(...INSTANCES) },
+    (_, i) => new KafkaRpcClient({ ...ourOptions, replyTopic: `${prefix}.own-${i}.replies` }),
+  );
+  const instances = [...[...shared.values()].flat(), ...own];
+  await Promise.all(instances.map((c) => c.connect()));
+  const roundRobin = (clients: KafkaRpcClient[], payload: object) => {
+    let turn = 0;
+    return () => firstValueFrom(clients[turn++ % clients.length]!.send(`${prefix}.ours.echo`, payload));
+  };
+  const sharedName = (n: number) => `shared reply topic, ${n} instance${n > 1 ? 's' : ''}`;
+  const ownName = (n: number) => `reply topic each, ${n} instances`;
 
-  const contenders: Array<[string, () => Promise<unknown>]> = [
-    ['raw kafkajs', raw.call],
+  const contenders = (payload: object): Array<[string, () => Promise<unknown>]> => [
+    ['raw kafkajs', raw.call(payload)],
     ['nest built-in', () => firstValueFrom(nestClient.send(`${prefix}.nest.echo`, payload))],
     ['nestjs-broker-rpc', () => firstValueFrom(ourClient.send(`${prefix}.ours.echo`, payload))],
-    ['ours, 3 instances', () => firstValueFrom(trio[turn++ % 3]!.send(`${prefix}.ours.echo`, payload))],
+  ];
+  const small = payloadOf(PAYLOAD_SIZES[0]);
+  const instanceContenders: Array<[string, () => Promise<unknown>]> = INSTANCES.flatMap((n) => [
+    [sharedName(n), n === 1 ? contenders(small)[2]![1] : roundRobin(shared.get(n)!, small)] as [
+      string,
+      () => Promise<unknown>,
+    ],
+    ...(n === 1
+      ? []
+      : [[ownName(n), roundRobin(own.slice(0, n), small)] as [string, () => Promise<unknown>]]),
+  ]);
+  const large = PAYLOAD_SIZES.slice(1);
+  planRuns(
+    plannedRuns(3, CONCURRENCIES) +
+      large.length * plannedRuns(3, LARGE_CONCURRENCIES) +
+      plannedRuns(instanceContenders.length, [INSTANCE_CONCURRENCY]),
+  );
+  const pairs: Array<[string, string, string]> = [
+    ['nestjs-broker-rpc', 'raw kafkajs', 'against the raw client'],
+    ['nestjs-broker-rpc', 'nest built-in', 'against Nest'],
   ];
   try {
-    const results = await compare(contenders);
-    printTable(results, ['raw kafkajs', 'nest built-in']);
-    printPairs(results, [
-      ['nestjs-broker-rpc', 'raw kafkajs', 'against the raw client'],
-      ['nestjs-broker-rpc', 'nest built-in', 'against Nest'],
-    ]);
-    const foreign = trio.map((c) => c.replyStats);
-    console.log(
-      `\nshared reply topic, per instance (received / not its own): ${foreign.map((s) => `${s.received}/${s.foreign}`).join(', ')}`,
+    const sections: Section[] = [];
+    for (const bytes of PAYLOAD_SIZES) {
+      const first = bytes === PAYLOAD_SIZES[0];
+      sections.push({
+        title: `payload ${formatBytes(bytes)}`,
+        kind: first ? 'concurrency' : 'payload',
+        payloadBytes: bytes,
+        results: await compare(
+          contenders(payloadOf(bytes)),
+          first ? CONCURRENCIES : LARGE_CONCURRENCIES,
+          BENCH_ROUNDS,
+          BENCH_MS,
+          { section: formatBytes(bytes), payloadBytes: bytes },
+        ),
+        pairs,
+        ratiosAgainst: ['raw kafkajs', 'nest built-in'],
+      });
+    }
+    const before = new Map(instances.map((c) => [c, c.replyStats]));
+    const instanceResults = await compare(
+      instanceContenders,
+      [INSTANCE_CONCURRENCY],
+      BENCH_ROUNDS,
+      BENCH_MS,
+      {
+        section: 'instances',
+        payloadBytes: PAYLOAD_SIZES[0],
+      },
     );
+    const readPerOwn = (clients: KafkaRpcClient[]) => {
+      const stats = clients.map((c) => ({ now: c.replyStats, was: before.get(c)! }));
+      const received = stats.reduce((sum, s) => sum + s.now.received - s.was.received, 0);
+      const foreign = stats.reduce((sum, s) => sum + s.now.foreign - s.was.foreign, 0);
+      return received / Math.max(1, received - foreign);
+    };
+    sections.push({
+      title: `client instances, c=${INSTANCE_CONCURRENCY} in total, ${formatBytes(PAYLOAD_SIZES[0])}`,
+      kind: 'instances',
+      payloadBytes: PAYLOAD_SIZES[0],
+      results: instanceResults,
+      pairs: many.flatMap((n): Array<[string, string, string]> => [
+        [sharedName(n), sharedName(1), 'shared topic against one instance'],
+        [ownName(n), sharedName(1), 'a topic each against one instance'],
+        [ownName(n), sharedName(n), 'a topic each against shared'],
+      ]),
+      ratiosAgainst: [sharedName(1)],
+      grid: {
+        groups: INSTANCES.map((n) => `${n} instance${n > 1 ? 's' : ''}`),
+        series: [
+          { name: 'shared reply topic', cells: INSTANCES.map(sharedName) },
+          { name: 'reply topic each', cells: INSTANCES.map((n) => (n === 1 ? sharedName(1) : ownName(n))) },
+        ],
+      },
+      note: `Requests go round-robin over the instances, ${INSTANCE_CONCURRENCY} in flight in total. Reply records read per reply, over the instances: ${many
+        .map(
+          (n) =>
+            `shared, ${n} instances: ${readPerOwn(shared.get(n)!).toFixed(2)}; a topic each: ${readPerOwn(own.slice(0, n)).toFixed(2)}`,
+        )
+        .join(
+          '; ',
+        )}. Every instance on a shared reply topic reads every reply and drops those of the others: the Node µs/req column shows what that costs.`,
+    });
+
+    const at = (s: Section, c: number, base: string) =>
+      pairRatios(s.results, pairs).find((p) => p.concurrency === c && p.base === base);
+    const c64 = CONCURRENCIES.includes(64) ? 64 : CONCURRENCIES.at(-1)!;
+    const targets: Target[] = [
+      {
+        ...throughputTarget(
+          `c=${c64}, 100 B: ours against raw kafkajs`,
+          at(sections[0]!, c64, 'raw kafkajs'),
+          1,
+        ),
+        info: true,
+      },
+      {
+        ...throughputTarget(`c=${c64}, 100 B: ours against Nest`, at(sections[0]!, c64, 'nest built-in'), 1),
+        info: true,
+      },
+      ...sections.slice(1, 1 + large.length).map((s) => {
+        const c = LARGE_CONCURRENCIES.at(-1)!;
+        return throughputTarget(`c=${c}, ${s.title}: ours ≥ 0.9× raw MB/s`, at(s, c, 'raw kafkajs'), 0.9);
+      }),
+    ];
+    await finish({
+      broker: 'kafka',
+      title: 'Kafka',
+      sections,
+      targets,
+      notes: [
+        `Topics have ${PARTITIONS} partitions; the raw loop and ours use TCP_NODELAY, Nest runs on kafkajs defaults.`,
+      ],
+    });
   } finally {
-    await Promise.all([ourClient.close(), ...trio.map((c) => c.close())]);
+    await Promise.all([ourClient.close(), ...instances.map((c) => c.close())]);
     await ourApp.close();
     await nestClient.close();
     await nestApp.close();

@@ -1,16 +1,34 @@
 // NATS request/reply: raw nats.js, Nest's built-in NATS transport and ours, in one process, on one nats-server.
-// Run: npm run bench:nats   (BENCH_MS=5000 per measurement, BENCH_ROUNDS=3 with the median reported;
-// the broker from scripts/brokers.sh up nats)
+// Concurrency curve with a ~100 B JSON payload, then 16 KiB and 256 KiB payloads.
+// Run: npm run bench:nats [-- --quick]   or   npm run bench -- nats   (BENCH_MS per measurement,
+// BENCH_ROUNDS with the median reported: see bench/harness.ts; the broker from scripts/brokers.sh up nats)
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientNats, MessagePattern, Payload, Transport } from '@nestjs/microservices';
 import { connect } from '@nats-io/transport-node';
 import { firstValueFrom } from 'rxjs';
 import { NatsRpcClient, NatsRpcServer } from '../lib/nats/index.js';
-import { BROKERS, compare, measureBrokerCpu, printPairs, printTable } from './harness.js';
+import {
+  BROKERS,
+  BENCH_MS,
+  BENCH_ROUNDS,
+  CONCURRENCIES,
+  LARGE_CONCURRENCIES,
+  PAYLOAD_SIZES,
+  compare,
+  finish,
+  formatBytes,
+  measureBrokerCpu,
+  pairRatios,
+  payloadOf,
+  planRuns,
+  plannedRuns,
+  throughputTarget,
+  type Section,
+  type Target,
+} from './harness.js';
 
 const servers = process.env.NATS_URL ?? BROKERS.NATS_URL;
-const payload = { id: 42, name: 'bench', items: [1, 2, 3] };
 
 @Controller()
 class EchoController {
@@ -32,7 +50,6 @@ async function main() {
   const rawServer = await connect({ servers });
   rawServer.subscribe('bench.raw.echo', { callback: (_e, m) => void m.respond(m.data) });
   const rawClient = await connect({ servers });
-  const rawBody = JSON.stringify(payload);
 
   const nestApp = await NestFactory.createMicroservice(EchoModule, {
     transport: Transport.NATS,
@@ -51,20 +68,53 @@ async function main() {
   const ourClient = new NatsRpcClient({ servers });
   await ourClient.connect();
 
-  const contenders: Array<[string, () => Promise<unknown>]> = [
-    [
-      'raw nats.js',
-      () => rawClient.request('bench.raw.echo', rawBody, { timeout: 5_000 }).then((m) => m.json()),
-    ],
-    ['nest built-in', () => firstValueFrom(nestClient.send('bench.nest.echo', payload))],
-    ['nestjs-broker-rpc', () => firstValueFrom(ourClient.send('bench.ours.echo', payload))],
-  ];
-  const results = await compare(contenders);
-  printTable(results, ['raw nats.js', 'nest built-in']);
-  printPairs(results, [
+  const contenders = (payload: object): Array<[string, () => Promise<unknown>]> => {
+    const rawBody = JSON.stringify(payload);
+    return [
+      [
+        'raw nats.js',
+        () => rawClient.request('bench.raw.echo', rawBody, { timeout: 5_000 }).then((m) => m.json()),
+      ],
+      ['nest built-in', () => firstValueFrom(nestClient.send('bench.nest.echo', payload))],
+      ['nestjs-broker-rpc', () => firstValueFrom(ourClient.send('bench.ours.echo', payload))],
+    ];
+  };
+  const pairs: Array<[string, string, string]> = [
     ['nestjs-broker-rpc', 'raw nats.js', 'against the raw client'],
     ['nestjs-broker-rpc', 'nest built-in', 'against Nest'],
-  ]);
+  ];
+  const [small, ...large] = PAYLOAD_SIZES;
+  planRuns(plannedRuns(3, CONCURRENCIES) + large.length * plannedRuns(3, LARGE_CONCURRENCIES));
+  const sections: Section[] = [];
+  for (const bytes of [small, ...large]) {
+    const concurrencies = bytes === small ? CONCURRENCIES : LARGE_CONCURRENCIES;
+    const section = formatBytes(bytes);
+    const results = await compare(contenders(payloadOf(bytes)), concurrencies, BENCH_ROUNDS, BENCH_MS, {
+      section,
+      payloadBytes: bytes,
+    });
+    sections.push({
+      title: `payload ${section}`,
+      kind: bytes === small ? 'concurrency' : 'payload',
+      payloadBytes: bytes,
+      results,
+      pairs,
+      ratiosAgainst: ['raw nats.js', 'nest built-in'],
+    });
+  }
+
+  const at = (s: Section, c: number, base: string) =>
+    pairRatios(s.results, pairs).find((p) => p.concurrency === c && p.base === base);
+  const c64 = CONCURRENCIES.includes(64) ? 64 : CONCURRENCIES.at(-1)!;
+  const targets: Target[] = [
+    throughputTarget(`c=${c64}, 100 B: ours ≥ 0.9× raw nats.js`, at(sections[0]!, c64, 'raw nats.js'), 0.9),
+    throughputTarget(`c=${c64}, 100 B: ours ≥ 1.3× Nest`, at(sections[0]!, c64, 'nest built-in'), 1.3),
+    ...sections.slice(1).map((s) => {
+      const c = LARGE_CONCURRENCIES.at(-1)!;
+      return throughputTarget(`c=${c}, ${s.title}: ours ≥ 0.9× raw MB/s`, at(s, c, 'raw nats.js'), 0.9);
+    }),
+  ];
+  await finish({ broker: 'nats', title: 'NATS', sections, targets, notes: [] });
 
   await ourClient.close();
   await ourApp.close();

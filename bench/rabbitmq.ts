@@ -1,10 +1,13 @@
 // RabbitMQ request/reply: raw amqplib with direct reply-to, Nest's built-in RMQ transport and ours, in
-// one process, on one broker, at concurrency 1 and 64, with a small JSON payload. Each side runs with its
+// one process, on one broker: a concurrency curve with a ~100 B JSON payload, then 16 KiB and 256 KiB
+// payloads (raw, Nest and ours on defaults). Each side runs with its
 // defaults (Nest: noAck, at most once; ours: ack after the reply, at least once) and with the other's
 // delivery guarantee (Nest with noAck: false acking in the handler, as its docs show; ours with noAck),
-// so ratios can be read like for like. BENCH_PLAIN=1 adds ours with coalesceWrites off.
-// Run: npm run bench:rabbitmq   (= node --import ./scripts/register-ts.mjs bench/rabbitmq.ts)
-//      BENCH_MS=5000 per measurement, BENCH_ROUNDS=3 (median round reported),
+// so ratios can be read like for like; ours also runs with its request queues declared as classic
+// queues version 2 (`x-queue-version: 2`). BENCH_PLAIN=1 adds ours with coalesceWrites off;
+// BENCH_NO_EXPIRY=1 adds ours with `timeout: 0` (requests published without a per-message `expiration`).
+// Run: npm run bench:rabbitmq [-- --quick]   or   npm run bench -- rabbitmq
+//      BENCH_MS per measurement, BENCH_ROUNDS (median round reported): see bench/harness.ts;
 //      AMQP_URL (default amqp://guest:guest@127.0.0.1:5672); the broker from `bash scripts/brokers.sh up rabbitmq`.
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -13,10 +16,28 @@ import amqp, { type ConsumeMessage } from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import { firstValueFrom } from 'rxjs';
 import { RabbitRpcClient, RabbitRpcServer } from '../lib/rabbitmq/index.js';
-import { BROKERS, compare, measureBrokerCpu, printPairs, printTable } from './harness.js';
+import {
+  BROKERS,
+  BENCH_MS,
+  BENCH_ROUNDS,
+  CONCURRENCIES,
+  LARGE_CONCURRENCIES,
+  PAYLOAD_SIZES,
+  compare,
+  cpuTarget,
+  finish,
+  formatBytes,
+  measureBrokerCpu,
+  pairRatios,
+  payloadOf,
+  planRuns,
+  plannedRuns,
+  throughputTarget,
+  type Section,
+  type Target,
+} from './harness.js';
 
 const url = process.env.AMQP_URL ?? BROKERS.AMQP_URL;
-const payload = { id: 42, name: 'bench', items: [1, 2, 3] };
 const run = randomBytes(4).toString('hex');
 const queues = {
   raw: `bench.${run}.raw`,
@@ -25,6 +46,8 @@ const queues = {
   noAck: `bench.${run}.noack`,
   ours: `bench.${run}.ours`,
   plain: `bench.${run}.plain`,
+  v2: `bench.${run}.v2`,
+  noExpiry: `bench.${run}.no-expiry`,
 };
 const PREFETCH = 50;
 
@@ -87,7 +110,7 @@ async function rawPair() {
     { noAck: true },
   );
   let seq = 0;
-  const call = () =>
+  const call = (payload: object) => () =>
     new Promise<unknown>((resolve) => {
       const correlationId = String(seq++);
       waiting.set(correlationId, (msg) => resolve(JSON.parse(msg.content.toString())));
@@ -145,7 +168,7 @@ async function main() {
     await app.listen();
     const c = new RabbitRpcClient({ urls: [url], ...client });
     await c.connect();
-    const call = () => firstValueFrom(c.send(pattern, payload));
+    const call = (payload: object) => () => firstValueFrom(c.send(pattern, payload));
     const close = async () => {
       await c.close();
       await app.close();
@@ -154,14 +177,13 @@ async function main() {
   };
   const ourDefault = await ours(echoModule(queues.ours), {}, queues.ours);
   const ourNoAck = await ours(echoModule(queues.noAck), { noAck: true }, queues.noAck);
+  // Classic queues v2 (RabbitMQ 3.10+): a different on-disk index and store, set per queue by argument.
+  const ourV2 = await ours(
+    echoModule(queues.v2),
+    { queue: { arguments: { 'x-queue-version': 2 } } },
+    queues.v2,
+  );
 
-  const contenders: Array<[string, () => Promise<unknown>]> = [
-    ['raw amqplib', raw.call],
-    ['nest built-in', () => firstValueFrom(nestClient.send('echo', payload))],
-    ['nest, noAck: false, noDelay', () => firstValueFrom(nestAckClient.send('echo', payload))],
-    ['nestjs-broker-rpc', ourDefault.call],
-    ['ours, noAck', ourNoAck.call],
-  ];
   // Ours without write coalescing (one socket write per frame, as amqplib does by itself).
   const plain =
     process.env.BENCH_PLAIN === '1'
@@ -169,25 +191,133 @@ async function main() {
           coalesceWrites: false,
         })
       : undefined;
-  if (plain) contenders.push(['ours, coalesceWrites off', plain.call]);
-  const results = await compare(contenders);
-  printTable(results, ['raw amqplib', 'nest built-in']);
-  printPairs(results, [
+  const noExpiry =
+    process.env.BENCH_NO_EXPIRY === '1'
+      ? await ours(echoModule(queues.noExpiry), {}, queues.noExpiry, { timeout: 0 })
+      : undefined;
+  const small = payloadOf(PAYLOAD_SIZES[0]);
+  const contenders: Array<[string, () => Promise<unknown>]> = [
+    ['raw amqplib', raw.call(small)],
+    ['nest built-in', () => firstValueFrom(nestClient.send('echo', small))],
+    ['nest, noAck: false, noDelay', () => firstValueFrom(nestAckClient.send('echo', small))],
+    ['nestjs-broker-rpc', ourDefault.call(small)],
+    ['ours, noAck', ourNoAck.call(small)],
+    ['ours, classic v2', ourV2.call(small)],
+  ];
+  if (plain) contenders.push(['ours, coalesceWrites off', plain.call(small)]);
+  if (noExpiry) contenders.push(['ours, no expiration', noExpiry.call(small)]);
+  const large = PAYLOAD_SIZES.slice(1);
+  const largeContenders = (payload: object): Array<[string, () => Promise<unknown>]> => [
+    ['raw amqplib', raw.call(payload)],
+    ['nest built-in', () => firstValueFrom(nestClient.send('echo', payload))],
+    ['nestjs-broker-rpc', ourDefault.call(payload)],
+  ];
+  planRuns(
+    plannedRuns(contenders.length, CONCURRENCIES) + large.length * plannedRuns(3, LARGE_CONCURRENCIES),
+  );
+  const pairs: Array<[string, string, string]> = [
+    ['nestjs-broker-rpc', 'raw amqplib', 'both acking'],
     ['nestjs-broker-rpc', 'nest built-in', 'each with its defaults'],
     ['nestjs-broker-rpc', 'nest, noAck: false, noDelay', 'both acking (at least once)'],
     ['ours, noAck', 'nest built-in', 'both noAck (at most once)'],
-  ]);
+    ['ours, classic v2', 'nestjs-broker-rpc', 'classic queue v2 against v1'],
+    ['ours, no expiration', 'nestjs-broker-rpc', 'without a per-message expiration'],
+    ['ours, no expiration', 'raw amqplib', 'both acking, neither with an expiration'],
+  ];
+  const sections: Section[] = [
+    {
+      title: `payload ${formatBytes(PAYLOAD_SIZES[0])}`,
+      kind: 'concurrency',
+      payloadBytes: PAYLOAD_SIZES[0],
+      results: await compare(contenders, CONCURRENCIES, BENCH_ROUNDS, BENCH_MS, {
+        section: formatBytes(PAYLOAD_SIZES[0]),
+        payloadBytes: PAYLOAD_SIZES[0],
+      }),
+      pairs,
+      ratiosAgainst: ['raw amqplib', 'nest built-in'],
+    },
+  ];
+  for (const bytes of large) {
+    sections.push({
+      title: `payload ${formatBytes(bytes)}`,
+      kind: 'payload',
+      payloadBytes: bytes,
+      results: await compare(largeContenders(payloadOf(bytes)), LARGE_CONCURRENCIES, BENCH_ROUNDS, BENCH_MS, {
+        section: formatBytes(bytes),
+        payloadBytes: bytes,
+      }),
+      pairs: pairs.slice(0, 2),
+      ratiosAgainst: ['raw amqplib', 'nest built-in'],
+    });
+  }
+
+  const at = (s: Section, c: number, name: string, base: string) =>
+    pairRatios(s.results, [[name, base, '']]).find((p) => p.concurrency === c);
+  const c64 = CONCURRENCIES.includes(64) ? 64 : CONCURRENCIES.at(-1)!;
+  const first = sections[0]!;
+  const targets: Target[] = [
+    throughputTarget(
+      `c=${c64}, 100 B: ours ≥ 1.1× raw amqplib, both acking`,
+      at(first, c64, 'nestjs-broker-rpc', 'raw amqplib'),
+      1.1,
+    ),
+    throughputTarget(
+      `c=${c64}, 100 B: ours ≥ 1.5× Nest, each on defaults`,
+      at(first, c64, 'nestjs-broker-rpc', 'nest built-in'),
+      1.5,
+    ),
+    cpuTarget(
+      `c=${c64}, 100 B: ours' broker CPU per request ≤ 0.8× raw amqplib's`,
+      at(first, c64, 'nestjs-broker-rpc', 'raw amqplib'),
+      0.8,
+    ),
+    {
+      ...cpuTarget(
+        `c=${c64}, 100 B: ours on classic queues v2, broker CPU per request against raw amqplib's`,
+        at(first, c64, 'ours, classic v2', 'raw amqplib'),
+        0.8,
+      ),
+      info: true,
+    },
+    ...sections.slice(1).map((s) => {
+      const c = LARGE_CONCURRENCIES.at(-1)!;
+      return throughputTarget(
+        `c=${c}, ${s.title}: ours ≥ 0.9× raw MB/s`,
+        at(s, c, 'nestjs-broker-rpc', 'raw amqplib'),
+        0.9,
+      );
+    }),
+  ];
+  await finish({
+    broker: 'rabbitmq',
+    title: 'RabbitMQ',
+    sections,
+    targets,
+    notes: [
+      "Delivery guarantees differ by default: Nest's built-in consumes with `noAck` (at most once), ours acks after the reply (at least once), as does the raw amqplib server; the table also runs each with the other's guarantee. `ours, classic v2` is ours on defaults with its request queues declared with `queue: { arguments: { 'x-queue-version': 2 } }`; replies use direct reply-to (no queue) on every row.",
+    ],
+  });
 
   await ourDefault.close();
   await ourNoAck.close();
+  await ourV2.close();
   await plain?.close();
+  await noExpiry?.close();
   await nestClient.close();
   await nestApp.close();
   await nestAckClient.close();
   await nestAckApp.close();
   const cleanup = await amqp.connect(url);
   const ch = await cleanup.createChannel();
-  for (const q of [queues.nest, queues.nestAck, queues.ours, queues.noAck, queues.plain])
+  for (const q of [
+    queues.nest,
+    queues.nestAck,
+    queues.ours,
+    queues.noAck,
+    queues.plain,
+    queues.v2,
+    queues.noExpiry,
+  ])
     await ch.deleteQueue(q).catch(() => undefined);
   await cleanup.close();
   await raw.close();
