@@ -13,7 +13,7 @@ import { publish } from './nats-publish.js';
 import { NatsRpcContext } from './nats-rpc.context.js';
 import { DEFAULT_NATS_QUEUE, natsConnectionOptions, type NatsRpcServerOptions } from './nats-rpc.options.js';
 import { watchStatus } from './nats-status.js';
-import { subjectMatches } from './nats-subjects.js';
+import { subjectMatches } from '../core/subjects.js';
 
 /**
  * NATS transport server: one subscription per handler (wildcards allowed), in a queue group

@@ -2,7 +2,7 @@ import { setImmediate } from 'node:timers';
 import { Logger } from '@nestjs/common';
 import { RpcPayloadTooLargeError } from '../core/errors.js';
 import type { HeaderMap } from '../core/wire.js';
-import { hasWildcard, matchesSubject } from './memory-subjects.js';
+import { hasWildcard, subjectMatches } from '../core/subjects.js';
 
 /** A message as it travels through a `MemoryBroker`: bytes and string headers, nothing shared with the sender. */
 export interface MemoryMessage {
@@ -200,7 +200,7 @@ export class MemoryBroker {
   /** Every matching subscription without a queue group, and one member of each matching group. */
   private targets(subject: string): Entry[] {
     const matched: Entry[] = [...(this.exact.get(subject) ?? [])];
-    for (const entry of this.wildcards) if (matchesSubject(entry.subject, subject)) matched.push(entry);
+    for (const entry of this.wildcards) if (subjectMatches(entry.subject, subject)) matched.push(entry);
     if (!matched.some((entry) => entry.queue !== undefined)) return matched;
     const out: Entry[] = [];
     const groups = new Map<string, Entry[]>();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RpcPayloadTooLargeError } from '../../../lib/index.js';
 import { MemoryBroker, type MemoryMessage } from '../../../lib/testing/index.js';
-import { matchesSubject } from '../../../lib/testing/memory-subjects.js';
+import { subjectMatches } from '../../../lib/core/subjects.js';
 
 const message = (destination: string, body = Buffer.from('hi')): MemoryMessage => ({
   destination,
@@ -30,7 +30,7 @@ function inbox(broker: MemoryBroker, subject: string, queue?: string) {
   return { got, sub, next };
 }
 
-describe('matchesSubject', () => {
+describe('subjectMatches', () => {
   it.each([
     ['a.b', 'a.b', true],
     ['a.b', 'a.c', false],
@@ -45,7 +45,7 @@ describe('matchesSubject', () => {
     ['*', 'a', true],
     ['*', 'a.b', false],
   ])('%s against %s: %s', (pattern, subject, expected) => {
-    expect(matchesSubject(pattern, subject)).toBe(expected);
+    expect(subjectMatches(pattern, subject)).toBe(expected);
   });
 });
 
