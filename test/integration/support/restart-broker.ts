@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { testBrokersProcessEnv } from '../brokers.js';
+import { TEST_BROKERS, testBrokersProcessEnv } from '../brokers.js';
 
 const run = promisify(execFile);
 
@@ -16,16 +16,16 @@ export async function restartBroker(broker: 'nats' | 'rabbitmq' | 'kafka'): Prom
 }
 
 /**
- * Kills a broker this project's script started with SIGKILL (no shutdown, no flush), waits until the
- * process is gone, then starts it again with the script.
+ * Kills one of the test suite's brokers with SIGKILL (no shutdown, no flush), waits until the process
+ * is gone, then starts it again with the project's broker script.
  */
 export async function killAndRestartBroker(broker: 'rabbitmq'): Promise<void> {
-  const state = resolve(process.env.BROKERS_STATE_DIR ?? '.brokers', broker);
+  const state = resolve(TEST_BROKERS.BROKERS_STATE_DIR, broker);
   const pid = Number((await readFile(`${state}/${broker}.pid`, 'utf8')).trim());
   process.kill(pid, 'SIGKILL');
   // no event tells when another process is gone: poll it
   while (isAlive(pid)) await delay(20);
-  await run('bash', ['scripts/brokers.sh', 'up', broker], { timeout: 180_000 });
+  await run('bash', ['scripts/brokers.sh', 'up', broker], { timeout: 180_000, env: testBrokersProcessEnv() });
 }
 
 function isAlive(pid: number): boolean {
