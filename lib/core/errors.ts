@@ -10,7 +10,8 @@ export type RpcErrorCode =
   | 'RPC_STREAM_RESTARTED'
   | 'RPC_STREAM_GAP'
   | 'RPC_NOT_CONFIRMED'
-  | 'RPC_GROUP_CONFLICT';
+  | 'RPC_GROUP_CONFLICT'
+  | 'RPC_STREAM_CAPTURED';
 
 const ERROR_BRAND = Symbol.for('nestjs-broker-rpc.error');
 
@@ -218,4 +219,26 @@ export class RpcGroupConflictError extends RpcError {
 
 function list(names: string[]): string {
   return names.length === 0 ? 'nothing' : names.map((n) => `"${n}"`).join(', ');
+}
+
+/**
+ * A core NATS request went to a subject that a JetStream stream captures: nats-server stored it and
+ * answered with the stream's publish ack, which is not the handler's reply.
+ */
+export class RpcStreamCapturedError extends RpcError {
+  constructor(
+    /** The request's subject (its pattern). */
+    readonly subject: string,
+    readonly stream: string,
+    /** Why the stream refused the request, when its ack said so (it stored nothing then). */
+    readonly streamError?: string,
+  ) {
+    super(
+      'RPC_STREAM_CAPTURED',
+      `The request to "${subject}" was captured by JetStream stream "${stream}" ` +
+        (streamError ? `(which refused it: ${streamError})` : 'and stored there') +
+        ": the reply is the stream's publish ack, not a handler's. " +
+        'Use JetStream mode for subjects a stream captures, or remove the subject from the stream.',
+    );
+  }
 }

@@ -1,9 +1,10 @@
 import { connect, createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
-import { RpcConnectionError, RpcNoRespondersError } from '../core/errors.js';
+import { RpcConnectionError, RpcNoRespondersError, RpcStreamCapturedError } from '../core/errors.js';
 import { type ActiveRequest, type OutboundRequest, RpcClient } from '../core/rpc-client.js';
 import { Headers, type OutboundMessage } from '../core/wire.js';
 import { readHeaders, writeHeaders } from './nats-headers.js';
 import { publish } from './nats-publish.js';
+import { streamAckOf } from './nats-stream-ack.js';
 import { natsConnectionOptions, type NatsRpcClientOptions } from './nats-rpc.options.js';
 import { watchStatus } from './nats-status.js';
 
@@ -99,6 +100,14 @@ export class NatsRpcClient extends RpcClient<NatsRpcClientOptions> {
     // nats-server answers a request nobody subscribes to with an empty 503 status message.
     if (hdrs?.code === 503 && msg.data.length === 0) {
       return this.failRequest(correlationId, (entry) => new RpcNoRespondersError(entry.pattern));
+    }
+    // A stream captures the subject: nats-server stored the request and answered with its publish ack.
+    const ack = streamAckOf(msg);
+    if (ack) {
+      return this.failRequest(
+        correlationId,
+        (entry) => new RpcStreamCapturedError(entry.pattern, ack.stream, ack.error),
+      );
     }
     const headers = readHeaders(hdrs);
     this.handleReply(correlationId, { body: msg.data, headers, contentType: headers[Headers.contentType] });
