@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { RpcConnectionError, RpcNoRespondersError } from '../core/errors.js';
-import { type ActiveRequest, describe, type OutboundRequest, RpcClient } from '../core/rpc-client.js';
+import { describe } from '../core/describe.js';
+import { type ActiveRequest, type OutboundRequest, RpcClient } from '../core/rpc-client.js';
 import { type HeaderMap, Headers } from '../core/wire.js';
 import type {
   Assignment,

@@ -1,6 +1,6 @@
 import { LogThrottle } from '../core/log-throttle.js';
 import { DEFAULT_MAX_CONCURRENCY } from '../core/options.js';
-import { describe } from '../core/rpc-client.js';
+import { describe } from '../core/describe.js';
 import { RpcServer, type Route } from '../core/rpc-server.js';
 import { responderId } from '../core/stream-binding.js';
 import { Headers, type InboundMessage, type OutboundMessage } from '../core/wire.js';

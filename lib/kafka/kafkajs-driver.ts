@@ -14,7 +14,7 @@ import kafkajs, {
   type LogEntry,
   type Producer,
 } from 'kafkajs';
-import { describe } from '../core/rpc-client.js';
+import { describe } from '../core/describe.js';
 import { type HeaderMap, headerMap } from '../core/wire.js';
 import type {
   Assignment,

@@ -1,6 +1,6 @@
 import amqp, { type Channel, type ChannelModel, type Options, type RecoveringChannelModel } from 'amqplib';
 import { RpcConnectionError } from '../core/errors.js';
-import { describe } from '../core/rpc-client.js';
+import { describe } from '../core/describe.js';
 import type { RpcStatus } from '../core/status.js';
 import { PublishGate } from './rabbit-flow.js';
 import { coalesceWrites } from './rabbit-coalesce.js';
