@@ -10,7 +10,8 @@ export type RpcErrorCode =
   | 'RPC_STREAM_RESTARTED'
   | 'RPC_STREAM_GAP'
   | 'RPC_NOT_CONFIRMED'
-  | 'RPC_GROUP_CONFLICT';
+  | 'RPC_GROUP_CONFLICT'
+  | 'RPC_TOPOLOGY';
 
 const ERROR_BRAND = Symbol.for('nestjs-broker-rpc.error');
 
