@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { toBuffer } from './bytes.js';
 /**
  * Payload codec: bytes go raw, strings as UTF-8 text, everything else as JSON.
  * Decoding follows the content type; without one it tries JSON, then UTF-8 text, then bytes.
@@ -77,8 +78,4 @@ function strictText(body: Uint8Array): string {
   const buffer = toBuffer(body);
   if (!isUtf8(buffer)) throw new DecodeError('Body is not valid UTF-8 text');
   return buffer.toString('utf8');
-}
-
-function toBuffer(body: Uint8Array): Buffer {
-  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }

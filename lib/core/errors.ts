@@ -11,7 +11,8 @@ export type RpcErrorCode =
   | 'RPC_STREAM_GAP'
   | 'RPC_NOT_CONFIRMED'
   | 'RPC_GROUP_CONFLICT'
-  | 'RPC_STREAM_CAPTURED';
+  | 'RPC_STREAM_CAPTURED'
+  | 'RPC_TOPOLOGY';
 
 const ERROR_BRAND = Symbol.for('nestjs-broker-rpc.error');
 

@@ -4,6 +4,7 @@ import { Logger } from '@nestjs/common';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { Observable, type Subscriber } from 'rxjs';
 import { CONTENT_TYPE_JSON, decode, encode } from './codec.js';
+import { describe } from './describe.js';
 import {
   RpcConnectionError,
   RpcDecodeError,
@@ -372,8 +373,4 @@ function safeDecode(reply: InboundReply): unknown {
   } catch {
     return { message: Buffer.from(reply.body).toString('utf8') };
   }
-}
-
-export function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

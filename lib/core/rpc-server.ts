@@ -29,7 +29,7 @@ import {
 } from './shutdown.js';
 import type { RpcContext } from './rpc-context.js';
 import { RunningStreams } from './running-streams.js';
-import { describe } from './rpc-client.js';
+import { describe } from './describe.js';
 import type { RpcEvents, RpcStatus } from './status.js';
 import { type HeaderMap, Headers, type InboundMessage, type OutboundMessage, userHeaders } from './wire.js';
 

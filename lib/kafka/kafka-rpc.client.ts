@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { RpcConnectionError, RpcNoRespondersError } from '../core/errors.js';
-import { type ActiveRequest, describe, type OutboundRequest, RpcClient } from '../core/rpc-client.js';
+import { describe } from '../core/describe.js';
+import { checkPositiveInt } from '../core/integer-checks.js';
+import { type ActiveRequest, type OutboundRequest, RpcClient } from '../core/rpc-client.js';
 import { type HeaderMap, Headers } from '../core/wire.js';
 import type {
   Assignment,
@@ -14,7 +16,6 @@ import type {
 import { KafkaProducing } from './kafka-publish.js';
 import {
   clientIdOf,
-  checkPositiveInt,
   DEFAULT_KAFKA_CLIENT_MAX_WAIT,
   DEFAULT_KAFKA_HEARTBEAT_INTERVAL,
   DEFAULT_KAFKA_JOIN_TIMEOUT,

@@ -122,9 +122,3 @@ export const DEFAULT_KAFKA_RETRY = Object.freeze({ retries: 10, initialRetryTime
 export function clientIdOf(options: { client: KafkaConnectionOptions }): string {
   return options.client?.clientId || DEFAULT_KAFKA_CLIENT_ID;
 }
-
-export function checkPositiveInt(name: string, value: number | undefined): void {
-  if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
-    throw new RangeError(`${name} must be an integer >= 1, got ${value}`);
-  }
-}

@@ -1,6 +1,7 @@
 import { LogThrottle } from '../core/log-throttle.js';
 import { DEFAULT_MAX_CONCURRENCY } from '../core/options.js';
-import { describe } from '../core/rpc-client.js';
+import { describe } from '../core/describe.js';
+import { checkNonNegativeInt, checkPositiveInt } from '../core/integer-checks.js';
 import { RpcServer, type Route } from '../core/rpc-server.js';
 import { responderId } from '../core/stream-binding.js';
 import { Headers, type InboundMessage, type OutboundMessage } from '../core/wire.js';
@@ -16,7 +17,6 @@ import { replyHeaders, replyRouteOf } from './kafka-headers.js';
 import { KafkaProducing } from './kafka-publish.js';
 import { KafkaRpcContext } from './kafka-rpc.context.js';
 import {
-  checkPositiveInt,
   clientIdOf,
   DEFAULT_KAFKA_ALLOW_MIXED_SUBSCRIPTIONS,
   DEFAULT_KAFKA_HEARTBEAT_INTERVAL,
@@ -96,11 +96,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     if (!options?.client?.brokers?.length) throw new TypeError('KafkaRpcServer needs client.brokers');
     checkPositiveInt('maxInFlightPerPartition', options.maxInFlightPerPartition);
     checkPositiveInt('topics.numPartitions', options.topics?.numPartitions);
-    if (
-      options.eventRetries !== undefined &&
-      !(Number.isInteger(options.eventRetries) && options.eventRetries >= 0)
-    )
-      throw new RangeError(`eventRetries must be an integer >= 0, got ${options.eventRetries}`);
+    checkNonNegativeInt('eventRetries', options.eventRetries);
     if (options.deadLetterTopic !== undefined) checkTopicName(options.deadLetterTopic, 'deadLetterTopic');
     this.eventRetries = options.eventRetries ?? DEFAULT_KAFKA_EVENT_RETRIES;
     const mixed = options.consumer?.allowMixedSubscriptions;

@@ -14,7 +14,8 @@ import kafkajs, {
   type LogEntry,
   type Producer,
 } from 'kafkajs';
-import { describe } from '../core/rpc-client.js';
+import { describe } from '../core/describe.js';
+import { toBuffer } from '../core/bytes.js';
 import { type HeaderMap, headerMap } from '../core/wire.js';
 import type {
   Assignment,
@@ -448,10 +449,6 @@ function readHeaders(headers: IHeaders | undefined): HeaderMap {
     map[name] = typeof value === 'string' ? value : value.toString('utf8');
   }
   return map;
-}
-
-function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Protocol error types along an error's cause chain and inside aggregate errors. */

@@ -19,6 +19,7 @@ const PATCHED = Symbol.for('nestjs-broker-rpc.rabbit.coalesce');
  * Returns whether it applied.
  */
 export function coalesceWrites(model: ChannelModel): boolean {
+  // amqplib internals checked against amqplib 2.3.1; test/unit/rabbitmq/amqplib-internals.spec.ts guards them
   const connection = (model as unknown as { connection?: ConnectionInternals }).connection;
   const mux = connection?.muxer;
   const stream = connection?.stream;

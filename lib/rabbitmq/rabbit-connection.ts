@@ -1,8 +1,9 @@
 import amqp, { type Channel, type ChannelModel, type Options, type RecoveringChannelModel } from 'amqplib';
 import { RpcConnectionError } from '../core/errors.js';
-import { describe } from '../core/rpc-client.js';
+import { describe } from '../core/describe.js';
 import type { RpcStatus } from '../core/status.js';
 import { PublishGate } from './rabbit-flow.js';
+import { isTopologyError } from './rabbit-topology.js';
 import { coalesceWrites } from './rabbit-coalesce.js';
 import { UrlRotation } from './rabbit-urls.js';
 import {
@@ -346,10 +347,6 @@ export class RabbitLink {
       if (!this.closed && this.opened) this.hooks.gaveUp(err);
     });
   }
-}
-
-function isTopologyError(err: unknown): err is Error {
-  return err instanceof Error && err.name === 'RabbitTopologyError';
 }
 
 /** Setup errors (a refused declaration) are the adapter's own and clear already; connection errors get the URLs. */

@@ -27,11 +27,6 @@ function headerText(value: unknown): string {
   }
 }
 
-/** amqplib wants a Buffer; the codec may hand over any Uint8Array. */
-export function toBuffer(body: Uint8Array): Buffer {
-  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-}
-
 /** AMQP short strings (correlation id, reply-to) as the text they carry. */
 export function shortString(value: unknown): string | undefined {
   if (value === undefined || value === null || value === '') return undefined;

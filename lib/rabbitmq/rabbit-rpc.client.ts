@@ -15,16 +15,17 @@ import {
 } from '../core/errors.js';
 import { DEFAULT_TIMEOUT } from '../core/options.js';
 import { afterAtLeast, monotonicNow } from '../core/clock.js';
+import { toBuffer } from '../core/bytes.js';
+import { checkPositiveInt } from '../core/integer-checks.js';
 import { type ActiveRequest, type OutboundRequest, RpcClient } from '../core/rpc-client.js';
 import type { OutboundMessage } from '../core/wire.js';
 import { RabbitSession } from './rabbit-connection.js';
-import { readHeaders, shortString, toBuffer } from './rabbit-headers.js';
+import { readHeaders, shortString } from './rabbit-headers.js';
 import {
   DEFAULT_RABBIT_MAX_MESSAGE_SIZE,
   DIRECT_REPLY_TO,
   type RabbitRpcClientOptions,
   type ResolvedExchange,
-  checkPositiveInteger,
   resolveExchange,
 } from './rabbit-rpc.options.js';
 import { declareTopology } from './rabbit-topology.js';
@@ -49,7 +50,7 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
   private readonly unconfirmed = new Set<Promise<void>>();
   constructor(options: RabbitRpcClientOptions = {}) {
     super(options);
-    checkPositiveInteger('maxMessageSize', options.maxMessageSize);
+    checkPositiveInt('maxMessageSize', options.maxMessageSize);
     this.exchange = resolveExchange(options.exchange);
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_RABBIT_MAX_MESSAGE_SIZE;
   }

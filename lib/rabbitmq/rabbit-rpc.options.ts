@@ -149,15 +149,3 @@ export function resolveExchange(
     arguments: e.arguments,
   };
 }
-
-export function checkPositiveInteger(name: string, value: number | undefined): void {
-  if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
-    throw new RangeError(`${name} must be an integer >= 1, got ${value}`);
-  }
-}
-
-export function checkNonNegativeInteger(name: string, value: number | undefined): void {
-  if (value !== undefined && !(Number.isInteger(value) && value >= 0)) {
-    throw new RangeError(`${name} must be an integer >= 0, got ${value}`);
-  }
-}

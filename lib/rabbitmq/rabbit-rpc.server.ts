@@ -1,15 +1,15 @@
 import type { Channel, ChannelModel, ConsumeMessage, Options, RecoveringChannelModel } from 'amqplib';
 import { RpcConnectionError, RpcPayloadTooLargeError } from '../core/errors.js';
+import { toBuffer } from '../core/bytes.js';
+import { checkNonNegativeInt, checkPositiveInt } from '../core/integer-checks.js';
 import type { ReplyMode } from '../core/reply-policy.js';
 import { type DispatchOutcome, type Route, RpcServer } from '../core/rpc-server.js';
 import { responderId } from '../core/stream-binding.js';
 import { Headers, type InboundMessage, type OutboundMessage } from '../core/wire.js';
 import { RabbitSession } from './rabbit-connection.js';
-import { readHeaders, shortString, toBuffer } from './rabbit-headers.js';
+import { readHeaders, shortString } from './rabbit-headers.js';
 import { RabbitRpcContext, claimSettlement } from './rabbit-rpc.context.js';
 import {
-  checkNonNegativeInteger,
-  checkPositiveInteger,
   DEFAULT_RABBIT_MAX_MESSAGE_SIZE,
   DEFAULT_RABBIT_PREFETCH,
   DEFAULT_RABBIT_EVENT_RETRIES,
@@ -60,9 +60,9 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
 
   constructor(options: RabbitRpcServerOptions = {}) {
     super(options);
-    checkNonNegativeInteger('prefetch', options.prefetch);
-    checkPositiveInteger('maxMessageSize', options.maxMessageSize);
-    checkNonNegativeInteger('eventRetries', options.eventRetries);
+    checkNonNegativeInt('prefetch', options.prefetch);
+    checkPositiveInt('maxMessageSize', options.maxMessageSize);
+    checkNonNegativeInt('eventRetries', options.eventRetries);
     this.eventRetries = options.eventRetries ?? DEFAULT_RABBIT_EVENT_RETRIES;
     this.exchange = resolveExchange(options.exchange);
     if (this.exchange && !options.serviceQueue) {

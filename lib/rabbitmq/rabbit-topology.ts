@@ -1,12 +1,15 @@
 import type { Channel, ChannelModel } from 'amqplib';
+import type { RpcErrorCode } from '../core/errors.js';
 import type { RabbitQueueOptions, ResolvedExchange } from './rabbit-rpc.options.js';
 
 /**
  * A queue or exchange could not be used as configured: declared elsewhere with other arguments
- * (`replyCode` 406), or missing where only a check was asked for (404).
+ * (`replyCode` 406), or missing where only a check was asked for (404). Not an `RpcError`, so that
+ * `connect()`/`listen()` still wrap it in an `RpcConnectionError` (it is that error's `cause`).
  */
 export class RabbitTopologyError extends Error {
   override name = 'RabbitTopologyError';
+  readonly code: RpcErrorCode = 'RPC_TOPOLOGY';
   constructor(
     readonly kind: 'queue' | 'exchange',
     readonly entity: string,
@@ -16,6 +19,11 @@ export class RabbitTopologyError extends Error {
   ) {
     super(message, options);
   }
+}
+
+/** A `RabbitTopologyError`, recognised by its code (also across duplicate copies of the package). */
+export function isTopologyError(err: unknown): err is RabbitTopologyError {
+  return err instanceof Error && (err as { code?: unknown }).code === 'RPC_TOPOLOGY';
 }
 
 /** The arguments `assertQueue` gets for these options. */

@@ -62,6 +62,7 @@ export class UrlRotation {
         throw new RpcConnectionError(`urls[${index}] is not a valid URL`);
       }
     });
+    // amqplib's recovery re-reads these per attempt (checked against amqplib 2.3.1; amqplib-internals.spec.ts guards it)
     const target: Record<string, unknown> = {};
     for (const field of FIELDS) {
       Object.defineProperty(target, field, {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PublishGate } from '../../../lib/rabbitmq/rabbit-flow.js';
-import { readHeaders, shortString, toBuffer } from '../../../lib/rabbitmq/rabbit-headers.js';
+import { toBuffer } from '../../../lib/core/bytes.js';
+import { readHeaders, shortString } from '../../../lib/rabbitmq/rabbit-headers.js';
 import { RabbitRpcClient, RabbitRpcServer } from '../../../lib/rabbitmq/index.js';
 import { DEFAULT_RABBIT_MAX_MESSAGE_SIZE } from '../../../lib/rabbitmq/rabbit-rpc.options.js';
 import {
