@@ -88,6 +88,14 @@ describe('in-memory: health indicator states and options', () => {
     });
   });
 
+  it('is down with RPC_REMOTE when the ping handler throws, with URL credentials masked', async () => {
+    const { health, client } = await setup();
+    const result = await health.check('rpc', client, { ping: 'm.fail' });
+    expect(result.details.rpc).toMatchObject({ status: 'down', code: 'RPC_REMOTE' });
+    expect(result.details.rpc.message).toContain('amqp://***@db:5672');
+    expect(JSON.stringify(result)).not.toContain('hunter2');
+  });
+
   it('rejects options that cannot work with a clear error', async () => {
     const { health, client, server } = await setup();
     const i = health.indicator;

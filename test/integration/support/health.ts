@@ -2,7 +2,7 @@
 import { createServer } from 'node:net';
 import { Controller, type INestMicroservice, Module, ServiceUnavailableException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { MessagePattern } from '@nestjs/microservices';
+import { MessagePattern, RpcException } from '@nestjs/microservices';
 import { type HealthCheckResult, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -55,6 +55,10 @@ export function pingModule(prefix: string, gate: Gate) {
     @MessagePattern(`${prefix}.ping`)
     ping(): string {
       return 'pong';
+    }
+    @MessagePattern(`${prefix}.fail`)
+    fail(): never {
+      throw new RpcException('cannot reach amqp://app:hunter2@db:5672');
     }
     @MessagePattern(`${prefix}.hang`)
     async hang(): Promise<string> {
@@ -153,6 +157,7 @@ export function healthConformance(name: string, transport: () => HealthTransport
       expect(result.status).toBe('error');
       expect(result.details.rpc.status).toBe('down');
       expect(result.details.rpc.code).toMatch(/^RPC_/);
+      expect(JSON.stringify(result.details)).not.toContain('secret'); // the RabbitMQ URL's password
       if (!t.brokerProcess) return;
       const statusOnly = await health.check('rpc', c, { timeout: 500 });
       expect(statusOnly.details.rpc.status).toBe('down');
