@@ -95,6 +95,8 @@ describe('packed package', () => {
     expect(files).toContain('dist/cjs/rabbitmq/index.js');
     expect(files).toContain('dist/esm/testing/index.js');
     expect(files).toContain('dist/cjs/testing/index.d.ts');
+    expect(files).toContain('dist/esm/health/index.js');
+    expect(files).toContain('dist/cjs/health/index.d.ts');
     const unexpected = files.filter(
       (f) => !/^(dist\/|docs\/wire-protocol\.md$|README\.md$|CHANGELOG\.md$|LICENSE$|package\.json$)/.test(f),
     );
