@@ -1,7 +1,6 @@
 // Reply addresses are input, on NATS: reply loops (wildcard subscriptions included) are refused, and
 // `replyTo.allow` admits the package's own inboxes (default and custom `inboxPrefix`).
-import { Controller, type INestMicroservice, Module, type Type } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { Controller, type INestMicroservice, type Type } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { randomUUID } from 'node:crypto';
@@ -9,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsRpcClient, NatsRpcServer, type NatsRpcServerOptions } from '../../../lib/nats/index.js';
 import { NATS_URL } from '../brokers.js';
 import { replyPolicyController } from '../support/reply-policy.controller.js';
-import { replyAddressTests } from '../support/reply-policy.js';
+import { replyAddressTests, startServing } from '../support/reply-policy.js';
 import { EventLog } from '../support/sync.js';
 
 const prefix = `rp${randomUUID().slice(0, 8)}`;
@@ -17,16 +16,8 @@ const allowPrefix = `${prefix}a`;
 const log = new EventLog();
 const allowLog = new EventLog();
 
-async function start(controllers: Type[], options: Partial<NatsRpcServerOptions>) {
-  @Module({ controllers })
-  class AppModule {}
-  const server = new NatsRpcServer({ servers: NATS_URL, ...options });
-  const app = await NestFactory.createMicroservice(AppModule, {
-    strategy: server,
-    logger: false,
-  });
-  await app.listen();
-  return { app, server };
+function start(controllers: Type[], options: Partial<NatsRpcServerOptions>) {
+  return startServing(controllers, new NatsRpcServer({ servers: NATS_URL, ...options }));
 }
 
 describe('NATS reply addresses', () => {

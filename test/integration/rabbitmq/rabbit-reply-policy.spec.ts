@@ -1,8 +1,7 @@
 // Reply addresses are input, on RabbitMQ: replies to the server's own request queues, and
 // reply-elsewhere routing keys its service queue would take as requests, are refused; `replyTo.allow`
 // admits direct reply-to and private reply queues; a `__proto__` header is not the headers' prototype.
-import { type INestMicroservice, Module, type Type } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { type INestMicroservice, type Type } from '@nestjs/common';
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { lastValueFrom } from 'rxjs';
@@ -15,7 +14,7 @@ import {
 } from '../../../lib/rabbitmq/index.js';
 import { AMQP_URL } from '../brokers.js';
 import { replyPolicyController } from '../support/reply-policy.controller.js';
-import { replyAddressTests } from '../support/reply-policy.js';
+import { replyAddressTests, startServing } from '../support/reply-policy.js';
 import { EventLog } from '../support/sync.js';
 
 const prefix = `rp${randomUUID().slice(0, 8)}`;
@@ -25,16 +24,8 @@ const log = new EventLog();
 const allowLog = new EventLog();
 const exchangeLog = new EventLog();
 
-async function start(controllers: Type[], options: Partial<RabbitRpcServerOptions>) {
-  @Module({ controllers })
-  class AppModule {}
-  const server = new RabbitRpcServer({ urls: [AMQP_URL], ...options });
-  const app = await NestFactory.createMicroservice(AppModule, {
-    strategy: server,
-    logger: false,
-  });
-  await app.listen();
-  return { app, server };
+function start(controllers: Type[], options: Partial<RabbitRpcServerOptions>) {
+  return startServing(controllers, new RabbitRpcServer({ urls: [AMQP_URL], ...options }));
 }
 
 describe('RabbitMQ reply addresses', () => {

@@ -5,8 +5,10 @@ import { firstValueFrom, lastValueFrom } from 'rxjs';
 import { expect, it } from 'vitest';
 import { RpcRecordBuilder } from '../../../lib/index.js';
 import type { RpcClient } from '../../../lib/core/rpc-client.js';
-import type { RpcServer } from '../../../lib/core/rpc-server.js';
 import type { EventLog } from './sync.js';
+import { type INestMicroservice, Module, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { RpcServer } from '../../../lib/core/rpc-server.js';
 
 export interface ReplyPolicyTarget {
   /** The server with default options serves `replyPolicyController(prefix, log)`. */
@@ -75,4 +77,16 @@ export function replyAddressTests(t: ReplyPolicyTarget): void {
     );
     if (t.allowList.publishedToForeign) expect(await t.allowList.publishedToForeign()).toBe(0);
   });
+}
+
+/** Starts a microservice serving `controllers` on `server`, without Nest's logs; returns both. */
+export async function startServing<S extends RpcServer<any, any>>(
+  controllers: Type[],
+  server: S,
+): Promise<{ app: INestMicroservice; server: S }> {
+  @Module({ controllers })
+  class AppModule {}
+  const app = await NestFactory.createMicroservice(AppModule, { strategy: server, logger: false });
+  await app.listen();
+  return { app, server };
 }
