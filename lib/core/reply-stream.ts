@@ -18,8 +18,9 @@ export type ReplyFrame =
  * keeps going, it is flushed as `next` in a microtask (once the synchronous emission is over), so slow streams are
  * not delayed. `eventMode` (reply-elsewhere) sends every value as a final message and no end marker.
  *
- * `stop` aborted unsubscribes from the stream: nothing more is sent, unless its reason is a frame,
- * which is sent after the value held back (a stream stopped for its caller is told why).
+ * `stop`'s signal aborted unsubscribes from the stream: nothing more is sent, unless its reason is a
+ * frame, which is sent after the value held back (a stream stopped for its caller is told why). The
+ * signal is read only if the stream outlives its subscription call, so a caller may make it on demand.
  *
  * Resolves once the stream has settled and every frame has been handed to `send`.
  */
@@ -27,22 +28,23 @@ export function streamReplies(
   stream$: Observable<unknown>,
   send: (frame: ReplyFrame) => Promise<void> | void,
   eventMode = false,
-  stop?: AbortSignal,
+  stop?: { readonly signal: AbortSignal },
 ): Promise<void> {
   return new Promise<void>((resolve) => {
     let chain: Promise<void> = Promise.resolve();
     let held: { value: unknown } | undefined;
     let flushScheduled = false;
     let settled = false;
+    let signal: AbortSignal | undefined;
     const settle = () => {
       settled = true;
-      stop?.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', onAbort);
       chain.then(resolve, resolve);
     };
     const onAbort = () => {
       if (settled) return;
       subscription.unsubscribe();
-      const last = stop!.reason as ReplyFrame | undefined;
+      const last = signal!.reason as ReplyFrame | undefined;
       if (last && typeof last === 'object' && 'type' in last) {
         flush();
         enqueue(last);
@@ -83,8 +85,9 @@ export function streamReplies(
       },
     });
     if (!settled && stop) {
-      if (stop.aborted) onAbort();
-      else stop.addEventListener('abort', onAbort);
+      signal = stop.signal;
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort);
     }
   });
 }

@@ -329,7 +329,7 @@ export abstract class RpcServer<
     );
     try {
       await this.work.track(stream$, (cuttable$) =>
-        streamReplies(cuttable$, (frame) => this.sendFrame(message, context, frame), eventMode, run.signal),
+        streamReplies(cuttable$, (frame) => this.sendFrame(message, context, frame), eventMode, run),
       );
     } finally {
       run.end();

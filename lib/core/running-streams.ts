@@ -21,60 +21,70 @@ export class RunningStreams {
   readonly instance = randomId();
   /** Where callers send cancel messages; set by an adapter that takes them. */
   cancelTo?: string;
-  private readonly byAttempt = new Map<string, AbortController>();
-  private readonly stamps = new WeakMap<InboundMessage, ReplyStamp>();
-  private readonly byMessage = new WeakMap<InboundMessage, AbortController>();
+  private readonly byAttempt = new Map<string, () => AbortController>();
+  // a Map, not a WeakMap: entries live only until end(), and WeakMap entries cost the GC more per request
+  private readonly byMessage = new Map<InboundMessage, Handling>();
 
   constructor(private readonly counts: RpcCounters<ServerCounter>) {}
 
   /** Starts tracking the handling of `message`; `maxDurationMs` 0 means no bound. */
   start(message: InboundMessage, eventMode: boolean, maxDurationMs: number): RunningStream {
-    const controller = new AbortController();
-    this.byMessage.set(message, controller);
-    let attempt: string | undefined;
-    if (!eventMode) {
-      const stamp = new ReplyStamp(message.responder ?? this.instance, this.cancelTo);
-      this.stamps.set(message, stamp);
-      attempt = stamp.attempt;
-      this.byAttempt.set(attempt, controller);
-    }
-    const cancelTimer =
-      maxDurationMs > 0
-        ? afterAtLeast(maxDurationMs, () => {
-            this.counts.increment('streamsExpired');
-            const frame: ReplyFrame = {
-              type: 'error',
-              kind: 'stream-limit',
-              error: {
-                status: 'error',
-                message: `The stream ran longer than the server's maxStreamDuration (${maxDurationMs} ms)`,
-              },
-            };
-            controller.abort(eventMode ? undefined : frame);
-          })
-        : undefined;
+    // Most handlers return one value and settle within streamReplies' subscribe, before anything reads
+    // `signal`: the abort controller and the maxStreamDuration timer are made only for a stream that runs on.
+    let controller: AbortController | undefined;
+    let cancelTimer: (() => void) | undefined;
+    let ended = false;
+    const control = (): AbortController => {
+      if (controller) return controller;
+      const made = (controller = new AbortController());
+      if (maxDurationMs > 0 && !ended)
+        cancelTimer = afterAtLeast(maxDurationMs, () => {
+          this.counts.increment('streamsExpired');
+          const frame: ReplyFrame = {
+            type: 'error',
+            kind: 'stream-limit',
+            error: {
+              status: 'error',
+              message: `The stream ran longer than the server's maxStreamDuration (${maxDurationMs} ms)`,
+            },
+          };
+          made.abort(eventMode ? undefined : frame);
+        });
+      return made;
+    };
+    // a handling becomes cancellable once it streams: its first stamped frame names the attempt
+    const stamp = eventMode
+      ? undefined
+      : new ReplyStamp(message.responder ?? this.instance, this.cancelTo, (attempt) =>
+          this.byAttempt.set(attempt, control),
+        );
+    this.byMessage.set(message, { stamp, control });
     return {
-      signal: controller.signal,
+      get signal() {
+        return control().signal;
+      },
       end: () => {
+        ended = true;
         cancelTimer?.();
-        if (attempt !== undefined) this.byAttempt.delete(attempt);
+        this.byMessage.delete(message);
+        if (stamp?.started) this.byAttempt.delete(stamp.attempt);
       },
     };
   }
 
   /** Adds the stream headers to a reply of `message` about to be published. */
   stamp(message: InboundMessage, headers: HeaderMap): void {
-    this.stamps.get(message)?.stamp(headers);
+    this.byMessage.get(message)?.stamp?.stamp(headers);
   }
 
   /** The last reply stamped for `message` was refused before it left. */
   retract(message: InboundMessage): void {
-    this.stamps.get(message)?.retract();
+    this.byMessage.get(message)?.stamp?.retract();
   }
 
   /** A caller's cancel message for `attempt`: stops that stream, sending nothing more. */
   cancel(attempt: string | undefined): boolean {
-    const controller = attempt === undefined ? undefined : this.byAttempt.get(attempt);
+    const controller = attempt === undefined ? undefined : this.byAttempt.get(attempt)?.();
     if (!controller || controller.signal.aborted) return false;
     this.counts.increment('streamsCancelled');
     controller.abort();
@@ -83,11 +93,17 @@ export class RunningStreams {
 
   /** Stops the stream of `message`, sending nothing more: its request will be handled again elsewhere. */
   stop(message: InboundMessage): void {
-    this.byMessage.get(message)?.abort();
+    this.byMessage.get(message)?.control().abort();
   }
 
-  /** Streams running now. */
+  /** Streams running now (handlings that sent a stamped frame and have not settled). */
   get size(): number {
     return this.byAttempt.size;
   }
+}
+
+/** What the server keeps of one handling: its stamp (none in event mode) and its abort controller, made on demand. */
+interface Handling {
+  readonly stamp?: ReplyStamp;
+  readonly control: () => AbortController;
 }

@@ -72,7 +72,7 @@ describe('streamReplies', () => {
     const subject = new Subject<number>();
     const stop = new AbortController();
     const out: ReplyFrame[] = [];
-    const done = streamReplies(subject, (f) => void out.push(f), false, stop.signal);
+    const done = streamReplies(subject, (f) => void out.push(f), false, stop);
     subject.next(1);
     await new Promise((r) => setImmediate(r));
     subject.next(2);
@@ -86,7 +86,7 @@ describe('streamReplies', () => {
     const subject = new Subject<number>();
     const stop = new AbortController();
     const out: ReplyFrame[] = [];
-    const done = streamReplies(subject, (f) => void out.push(f), false, stop.signal);
+    const done = streamReplies(subject, (f) => void out.push(f), false, stop);
     subject.next(1);
     stop.abort({ type: 'error', kind: 'stream-limit', error: 'too long' } satisfies ReplyFrame);
     await done;

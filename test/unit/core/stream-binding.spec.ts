@@ -31,6 +31,19 @@ describe('ReplyStamp', () => {
     expect(new ReplyStamp('r').attempt).not.toBe(stamp.attempt);
   });
 
+  it('draws the attempt id only when a stream’s first frame is stamped, and announces it once', () => {
+    const heard: string[] = [];
+    const single = new ReplyStamp('r', undefined, (a) => heard.push(a));
+    single.stamp({});
+    expect(single.started).toBe(false);
+    const stream = new ReplyStamp('r', undefined, (a) => heard.push(a));
+    const frames = [next(), next()];
+    for (const f of frames) stream.stamp(f);
+    expect(stream.started).toBe(true);
+    expect(heard).toEqual([frames[0]![Headers.attempt]]);
+    expect(stream.attempt).toBe(heard[0]);
+  });
+
   it('gives the number of a frame refused before it left to the frame sent instead', () => {
     const stamp = new ReplyStamp('r');
     const first = next();
