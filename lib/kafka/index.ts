@@ -2,7 +2,7 @@ export { KafkaRpcServer, type KafkaServerHandles } from './kafka-rpc.server.js';
 export { KafkaRpcClient, type KafkaClientHandles } from './kafka-rpc.client.js';
 export { KafkaRpcContext } from './kafka-rpc.context.js';
 export { NestKafkaHeaders } from './kafka-headers.js';
-export type { KafkaRecord } from './kafka-driver.js';
+export type { KafkaRecord } from './driver/kafka-driver.js';
 export {
   type KafkaRpcServerOptions,
   type KafkaRpcClientOptions,
