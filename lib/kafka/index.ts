@@ -9,6 +9,8 @@ export {
   type KafkaConnectionOptions,
   type KafkaTopicOptions,
   type KafkaProducerOptions,
+  type KafkaDriverName,
+  DEFAULT_KAFKA_DRIVER,
   DEFAULT_KAFKA_CLIENT_ID,
   DEFAULT_KAFKA_REPLY_SUFFIX,
   DEFAULT_KAFKA_REQUEST_PARTITIONS,
