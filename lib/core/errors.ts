@@ -12,7 +12,8 @@ export type RpcErrorCode =
   | 'RPC_NOT_CONFIRMED'
   | 'RPC_GROUP_CONFLICT'
   | 'RPC_STREAM_CAPTURED'
-  | 'RPC_TOPOLOGY';
+  | 'RPC_TOPOLOGY'
+  | 'RPC_DRIVER_UNAVAILABLE';
 
 const ERROR_BRAND = Symbol.for('nestjs-broker-rpc.error');
 
@@ -240,6 +241,31 @@ export class RpcStreamCapturedError extends RpcError {
         (streamError ? `(which refused it: ${streamError})` : 'and stored there') +
         ": the reply is the stream's publish ack, not a handler's. " +
         'Use JetStream mode for subjects a stream captures, or remove the subject from the stream.',
+    );
+  }
+}
+
+/**
+ * The client library a transport was configured to use cannot be loaded: its package is not
+ * installed (`not-installed`), or it does not support this Node.js version (`node-version`).
+ */
+export class RpcDriverUnavailableError extends RpcError {
+  constructor(
+    /** The driver selected (e.g. `platformatic`). */
+    readonly driver: string,
+    /** The npm package it needs. */
+    readonly packageName: string,
+    readonly reason: 'not-installed' | 'node-version',
+    /** For `node-version`: the Node.js versions it supports. */
+    readonly requiredNode?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'RPC_DRIVER_UNAVAILABLE',
+      reason === 'not-installed'
+        ? `The "${driver}" driver needs the package "${packageName}": install it with \`npm install ${packageName}\`.`
+        : `The "${driver}" driver (${packageName}) needs Node.js ${requiredNode ?? 'a newer version'}; this is ${process.version}.`,
+      options,
     );
   }
 }

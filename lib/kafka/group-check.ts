@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { RpcGroupConflictError } from '../core/errors.js';
-import type { DriverAdmin, GroupMember } from './kafka-driver.js';
+import type { DriverAdmin, GroupMember } from './driver/kafka-driver.js';
 
 /** Reads of a group that is still rebalancing (the coordinator describes no subscriptions then), and the pause between them. */
 const STABLE_ATTEMPTS = 50;

@@ -2,13 +2,15 @@ export { KafkaRpcServer, type KafkaServerHandles } from './kafka-rpc.server.js';
 export { KafkaRpcClient, type KafkaClientHandles } from './kafka-rpc.client.js';
 export { KafkaRpcContext } from './kafka-rpc.context.js';
 export { NestKafkaHeaders } from './kafka-headers.js';
-export type { KafkaRecord } from './kafka-driver.js';
+export type { KafkaRecord } from './driver/kafka-driver.js';
 export {
   type KafkaRpcServerOptions,
   type KafkaRpcClientOptions,
   type KafkaConnectionOptions,
   type KafkaTopicOptions,
   type KafkaProducerOptions,
+  type KafkaDriverName,
+  DEFAULT_KAFKA_DRIVER,
   DEFAULT_KAFKA_CLIENT_ID,
   DEFAULT_KAFKA_REPLY_SUFFIX,
   DEFAULT_KAFKA_REQUEST_PARTITIONS,

@@ -1,5 +1,5 @@
 import { Headers, type HeaderMap } from '../core/wire.js';
-import type { KafkaRecord, ProduceRecord } from './kafka-driver.js';
+import type { KafkaRecord, ProduceRecord } from './driver/kafka-driver.js';
 
 /**
  * What becomes of a Kafka event whose handler failed. Kafka counts no deliveries, so the count rides in

@@ -1,5 +1,5 @@
 import { RpcPayloadTooLargeError } from '../core/errors.js';
-import type { DriverAdmin, DriverProducer, KafkaDriver } from './kafka-driver.js';
+import type { DriverAdmin, DriverProducer, KafkaDriver } from './driver/kafka-driver.js';
 import type { KafkaProducerOptions } from './kafka-rpc.options.js';
 import { ProduceQueue } from './produce-queue.js';
 

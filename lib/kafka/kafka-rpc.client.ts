@@ -12,7 +12,7 @@ import type {
   KafkaDriver,
   KafkaRecord,
   ProduceRecord,
-} from './kafka-driver.js';
+} from './driver/kafka-driver.js';
 import { KafkaProducing } from './kafka-publish.js';
 import {
   clientIdOf,
@@ -25,7 +25,7 @@ import {
   type KafkaRpcClientOptions,
 } from './kafka-rpc.options.js';
 import { checkTopicName, ensureTopics } from './kafka-topics.js';
-import { createKafkajsDriver } from './kafkajs-driver.js';
+import { checkKafkaDriver, createKafkaDriver } from './driver/create-driver.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -60,6 +60,7 @@ export class KafkaRpcClient extends RpcClient<KafkaRpcClientOptions> {
   constructor(options: KafkaRpcClientOptions) {
     super(options);
     if (!options?.client?.brokers?.length) throw new TypeError('KafkaRpcClient needs client.brokers');
+    if (options.driver !== undefined) checkKafkaDriver(options.driver);
     checkPositiveInt('topics.numPartitions', options.topics?.numPartitions);
     this.replyTopic = checkTopicName(
       options.replyTopic ?? `${clientIdOf(options)}${DEFAULT_KAFKA_REPLY_SUFFIX}`,
@@ -80,8 +81,13 @@ export class KafkaRpcClient extends RpcClient<KafkaRpcClientOptions> {
     return { received: this.received, foreign: this.foreign };
   }
 
+  /** @internal The Kafka client library behind the driver interface; unit tests substitute a fake. */
+  protected createDriver(): KafkaDriver | Promise<KafkaDriver> {
+    return createKafkaDriver(this.options.driver, this.options.client, this.constructor.name);
+  }
+
   protected async connectTransport(): Promise<void> {
-    const driver = createKafkajsDriver(this.options.client, this.constructor.name);
+    const driver = await this.createDriver();
     this.driver = driver;
     const producing = new KafkaProducing(driver, this.options.producer);
     this.producing = producing;

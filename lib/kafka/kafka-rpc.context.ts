@@ -1,5 +1,5 @@
 import { RpcContext } from '../core/rpc-context.js';
-import type { KafkaRecord } from './kafka-driver.js';
+import type { KafkaRecord } from './driver/kafka-driver.js';
 
 /** `@Ctx()` on Kafka: the topic, partition, offset and key of the request, besides the common accessors. */
 export class KafkaRpcContext extends RpcContext<KafkaRecord> {

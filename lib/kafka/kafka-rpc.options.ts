@@ -1,7 +1,13 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import type { RpcClientOptions, RpcServerOptions } from '../core/options.js';
 
-/** How to reach the cluster. Passed to the Kafka client library (kafkajs today). */
+/**
+ * The Kafka client library behind the transport: `kafkajs` (Node.js >= 20) or `@platformatic/kafka`
+ * (`platformatic`, Node.js >= 22.22 or >= 24.6). Only the selected one is loaded, so only it needs installing.
+ */
+export type KafkaDriverName = 'kafkajs' | 'platformatic';
+
+/** How to reach the cluster. Passed to the Kafka client library the `driver` option selects. */
 export interface KafkaConnectionOptions {
   /** Bootstrap brokers, `host:port`. */
   brokers: string[];
@@ -38,6 +44,8 @@ export interface KafkaProducerOptions {
 
 export interface KafkaRpcServerOptions extends RpcServerOptions {
   client: KafkaConnectionOptions;
+  /** The Kafka client library. Default `DEFAULT_KAFKA_DRIVER`. */
+  driver?: KafkaDriverName;
   consumer?: {
     /** The service's consumer group: instances sharing it split the partitions. Default: the client id. */
     groupId?: string;
@@ -81,6 +89,8 @@ export interface KafkaRpcServerOptions extends RpcServerOptions {
 
 export interface KafkaRpcClientOptions extends RpcClientOptions {
   client: KafkaConnectionOptions;
+  /** The Kafka client library. Default `DEFAULT_KAFKA_DRIVER`. */
+  driver?: KafkaDriverName;
   /** The persistent reply topic shared by every instance of this client service. Default `<clientId>.replies`. */
   replyTopic?: string;
   /** The reply topic, when it is created. */
@@ -95,6 +105,8 @@ export interface KafkaRpcClientOptions extends RpcClientOptions {
   producer?: KafkaProducerOptions;
 }
 
+/** kafkajs while the package supports Node.js 20, which `@platformatic/kafka` does not. */
+export const DEFAULT_KAFKA_DRIVER: KafkaDriverName = 'kafkajs';
 export const DEFAULT_KAFKA_CLIENT_ID = 'nestjs-broker-rpc';
 /** Suffix of the default reply topic: `<clientId>.replies`. */
 export const DEFAULT_KAFKA_REPLY_SUFFIX = '.replies';

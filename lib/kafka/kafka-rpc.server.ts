@@ -12,7 +12,7 @@ import type {
   DriverProducer,
   KafkaDriver,
   KafkaRecord,
-} from './kafka-driver.js';
+} from './driver/kafka-driver.js';
 import { replyHeaders, replyRouteOf } from './kafka-headers.js';
 import { KafkaProducing } from './kafka-publish.js';
 import { KafkaRpcContext } from './kafka-rpc.context.js';
@@ -30,7 +30,7 @@ import {
 } from './kafka-rpc.options.js';
 import { checkTopicName, ensureTopics } from './kafka-topics.js';
 import { conflictingMembers, groupConflict } from './group-check.js';
-import { createKafkajsDriver } from './kafkajs-driver.js';
+import { checkKafkaDriver, createKafkaDriver } from './driver/create-driver.js';
 import { PartitionWindow } from './partition-window.js';
 import { failedEventRecord } from './kafka-event-policy.js';
 import { ReplyTopics, type TopicLookupResult } from './reply-topics.js';
@@ -94,6 +94,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
   constructor(options: KafkaRpcServerOptions) {
     super(options);
     if (!options?.client?.brokers?.length) throw new TypeError('KafkaRpcServer needs client.brokers');
+    if (options.driver !== undefined) checkKafkaDriver(options.driver);
     checkPositiveInt('maxInFlightPerPartition', options.maxInFlightPerPartition);
     checkPositiveInt('topics.numPartitions', options.topics?.numPartitions);
     checkNonNegativeInt('eventRetries', options.eventRetries);
@@ -123,7 +124,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
       if (!this.patternOf.has(route.destination)) this.patternOf.set(route.destination, route.pattern);
     }
     this.topics = [...this.patternOf.keys()];
-    const driver = this.createDriver();
+    const driver = await this.createDriver();
     this.driver = driver;
     const producing = new KafkaProducing(driver, this.options.producer);
     this.producing = producing;
@@ -176,8 +177,8 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
   }
 
   /** @internal The Kafka client library behind the driver interface; unit tests substitute a fake. */
-  protected createDriver(): KafkaDriver {
-    return createKafkajsDriver(this.options.client, this.constructor.name);
+  protected createDriver(): KafkaDriver | Promise<KafkaDriver> {
+    return createKafkaDriver(this.options.driver, this.options.client, this.constructor.name);
   }
 
   protected async stopIntake(): Promise<void> {

@@ -1,5 +1,5 @@
 import { RpcConnectionError, RpcInvalidPatternError } from '../core/errors.js';
-import type { DriverAdmin, KafkaDriver, TopicSpec } from './kafka-driver.js';
+import type { DriverAdmin, KafkaDriver, TopicSpec } from './driver/kafka-driver.js';
 
 const LEGAL = /^[a-zA-Z0-9._-]{1,249}$/;
 

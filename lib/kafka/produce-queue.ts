@@ -1,4 +1,4 @@
-import type { ProduceRecord } from './kafka-driver.js';
+import type { ProduceRecord } from './driver/kafka-driver.js';
 
 interface Entry {
   record: ProduceRecord;

@@ -2,8 +2,8 @@ import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { RpcError, RpcGroupConflictError } from '../../../lib/core/errors.js';
 import { conflictingMembers, groupConflict } from '../../../lib/kafka/group-check.js';
-import type { DriverAdmin, GroupDescription } from '../../../lib/kafka/kafka-driver.js';
-import { subscribedTopics } from '../../../lib/kafka/kafkajs-driver.js';
+import type { DriverAdmin, GroupDescription } from '../../../lib/kafka/driver/kafka-driver.js';
+import { subscribedTopics } from '../../../lib/kafka/kafkajs/kafkajs-driver.js';
 
 describe('subscribedTopics (kafkajs group-member metadata)', () => {
   it('reads the topics that kafkajs’s own assigner puts in a member’s metadata', () => {

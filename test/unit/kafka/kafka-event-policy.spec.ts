@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { KafkaRecord } from '../../../lib/kafka/kafka-driver.js';
+import type { KafkaRecord } from '../../../lib/kafka/driver/kafka-driver.js';
 import { failedEventRecord, retryCountOf } from '../../../lib/kafka/kafka-event-policy.js';
 
 const record = (headers: Record<string, string>): KafkaRecord => ({

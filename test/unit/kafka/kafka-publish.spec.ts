@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RpcPayloadTooLargeError } from '../../../lib/core/errors.js';
-import type { DriverAdmin, DriverProducer, KafkaDriver } from '../../../lib/kafka/kafka-driver.js';
+import type { DriverAdmin, DriverProducer, KafkaDriver } from '../../../lib/kafka/driver/kafka-driver.js';
 import { KafkaProducing } from '../../../lib/kafka/kafka-publish.js';
 
 const tooLarge = new Error('too large');

@@ -7,7 +7,7 @@ import type {
   DriverProducer,
   KafkaDriver,
   TopicPartitionOffset,
-} from '../../../lib/kafka/kafka-driver.js';
+} from '../../../lib/kafka/driver/kafka-driver.js';
 import { KafkaRpcServer } from '../../../lib/kafka/index.js';
 
 const TOPIC = 'orders';

@@ -1,9 +1,9 @@
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { RpcConnectionError } from '../../../lib/index.js';
-import type { DriverAdmin, TopicSpec } from '../../../lib/kafka/kafka-driver.js';
+import type { DriverAdmin, TopicSpec } from '../../../lib/kafka/driver/kafka-driver.js';
 import { ensureTopics } from '../../../lib/kafka/kafka-topics.js';
-import { createKafkajsDriver } from '../../../lib/kafka/kafkajs-driver.js';
+import { createKafkajsDriver } from '../../../lib/kafka/kafkajs/kafkajs-driver.js';
 
 const driver = createKafkajsDriver(
   { client: { brokers: ['127.0.0.1:1'], logLevel: 'nothing' } } as any,

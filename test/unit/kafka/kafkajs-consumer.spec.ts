@@ -1,6 +1,6 @@
 import type { Consumer } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KafkajsConsumer } from '../../../lib/kafka/kafkajs-driver.js';
+import { KafkajsConsumer } from '../../../lib/kafka/kafkajs/kafkajs-driver.js';
 
 /** A kafkajs consumer whose `connect()` hangs until the test lets it finish. */
 function slowConsumer() {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ProduceRecord } from '../../../lib/kafka/kafka-driver.js';
+import type { ProduceRecord } from '../../../lib/kafka/driver/kafka-driver.js';
 import { MAX_CHUNK_RECORDS, ProduceQueue } from '../../../lib/kafka/produce-queue.js';
 
 const record = (topic: string, size = 10): ProduceRecord => ({

@@ -1,10 +1,10 @@
 /**
  * The small surface of a Kafka client library this transport needs. The adapters use only this;
- * `kafkajs-driver.ts` implements it on kafkajs (in maintenance mode), so another library can be
- * plugged in later by implementing these interfaces alone.
+ * `kafkajs/kafkajs-driver.ts` implements it on kafkajs (in maintenance mode), `platformatic/` on
+ * `@platformatic/kafka`; another library is plugged in by implementing these interfaces alone.
  */
-import type { HeaderMap } from '../core/wire.js';
-import type { KafkaConnectionOptions, KafkaProducerOptions } from './kafka-rpc.options.js';
+import type { HeaderMap } from '../../core/wire.js';
+import type { KafkaConnectionOptions, KafkaProducerOptions } from '../kafka-rpc.options.js';
 
 /** A record read from a partition. Header values are decoded as UTF-8 (first value of repeated keys). */
 export interface KafkaRecord {
@@ -137,4 +137,5 @@ export interface KafkaDriver {
   explain(error: unknown): string;
 }
 
+/** Builds a driver on one client library; `driver/create-driver.ts` picks and loads it. */
 export type KafkaDriverFactory = (options: KafkaConnectionOptions, logContext: string) => KafkaDriver;

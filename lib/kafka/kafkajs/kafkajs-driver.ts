@@ -14,9 +14,9 @@ import kafkajs, {
   type LogEntry,
   type Producer,
 } from 'kafkajs';
-import { describe } from '../core/describe.js';
-import { toBuffer } from '../core/bytes.js';
-import { type HeaderMap, headerMap } from '../core/wire.js';
+import { describe } from '../../core/describe.js';
+import { toBuffer } from '../../core/bytes.js';
+import { type HeaderMap, headerMap } from '../../core/wire.js';
 import type {
   Assignment,
   BatchHandler,
@@ -32,13 +32,13 @@ import type {
   ProduceRecord,
   TopicPartitionOffset,
   TopicSpec,
-} from './kafka-driver.js';
+} from '../driver/kafka-driver.js';
 import {
   DEFAULT_KAFKA_CLIENT_ID,
   DEFAULT_KAFKA_RETRY,
   type KafkaConnectionOptions,
   type KafkaProducerOptions,
-} from './kafka-rpc.options.js';
+} from '../kafka-rpc.options.js';
 
 const { AssignerProtocol, Kafka, Partitioners, logLevel: LogLevel } = kafkajs;
 
