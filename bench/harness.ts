@@ -112,6 +112,35 @@ async function loop(concurrency: number, durationMs: number, call: () => Promise
   return errors;
 }
 
+/**
+ * Runs `total` calls of `call` in `concurrency` loops (no latencies kept, so a long soak holds no
+ * growing array); `onProgress` hears the count done every 10 000 calls. Resolves with the errors.
+ */
+export async function runRequests(
+  concurrency: number,
+  total: number,
+  call: () => Promise<unknown>,
+  onProgress?: (done: number) => void,
+): Promise<number> {
+  let started = 0;
+  let done = 0;
+  let errors = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (started < total) {
+        started++;
+        try {
+          await call();
+        } catch {
+          errors++;
+        }
+        if (++done % 10_000 === 0) onProgress?.(done);
+      }
+    }),
+  );
+  return errors;
+}
+
 /** Prints one table per concurrency, with each row's throughput relative to the named rows. */
 export function printTable(results: Result[], ratiosAgainst: string[] = []): void {
   for (const concurrency of [...new Set(results.map((r) => r.concurrency))]) {
