@@ -69,5 +69,9 @@ export const SERVER_COUNTERS = [
   'refusedAtClose',
   /** Replies dropped before publishing because their reply address cannot exist (Kafka: no such topic or partition). */
   'repliesUndeliverable',
+  /** Messages delivered again by the broker (NATS JetStream: not acked within `ackWait`, or nak'ed). */
+  'messagesRedelivered',
+  /** Requests and events dead-lettered (NATS JetStream: past `maxDeliver`, failed on the last delivery, or unhandleable). */
+  'requestsDeadLettered',
 ] as const;
 export type ServerCounter = (typeof SERVER_COUNTERS)[number];

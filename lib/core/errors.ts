@@ -61,7 +61,8 @@ export class RpcTimeoutError extends RpcError {
  * Why a remote handler failed: its own `RpcException`, an internal error, no handler, a body it could
  * not decode, a reply too large, a stream past `maxStreamDuration`, a server too busy to queue the
  * request (`overloaded`, try later), or the server shutting down (the handler did not start, or its
- * stream was stopped at close; safe to retry elsewhere if it did not start).
+ * stream was stopped at close; safe to retry elsewhere if it did not start), or a JetStream request
+ * dead-lettered after `maxDeliver` deliveries (the workers died on it).
  */
 export type RpcRemoteErrorKind =
   | 'exception'
@@ -71,7 +72,8 @@ export type RpcRemoteErrorKind =
   | 'too-large'
   | 'stream-limit'
   | 'overloaded'
-  | 'shutting-down';
+  | 'shutting-down'
+  | 'dead-lettered';
 
 /** The server answered with an error. `.error` holds what the handler threw through `RpcException`. */
 export class RpcRemoteError<TError = unknown> extends RpcError {

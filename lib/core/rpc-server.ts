@@ -386,7 +386,8 @@ export abstract class RpcServer<
     await this.publish(reply, message, context);
   }
 
-  private async replyError(
+  /** Publishes an error reply of `kind` to the message's reply address (a reply-elsewhere request: logged). */
+  protected async replyError(
     message: InboundMessage,
     context: TContext,
     kind: RpcRemoteErrorKind,

@@ -1,4 +1,5 @@
 import { connect, createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import type { JetStreamClient } from '@nats-io/jetstream';
 import { RpcConnectionError, RpcNoRespondersError, RpcStreamCapturedError } from '../core/errors.js';
 import { type ActiveRequest, type OutboundRequest, RpcClient } from '../core/rpc-client.js';
 import { Headers, type OutboundMessage } from '../core/wire.js';
@@ -7,18 +8,29 @@ import { publish } from './nats-publish.js';
 import { streamAckOf } from './nats-stream-ack.js';
 import { natsConnectionOptions, type NatsRpcClientOptions } from './nats-rpc.options.js';
 import { watchStatus } from './nats-status.js';
+import {
+  resolveJetStreamClientOptions,
+  type ResolvedJetStreamClientOptions,
+} from './jetstream/jetstream-options.js';
+import { publishToStream } from './jetstream/jetstream-publisher.js';
+import { loadJetStream } from './jetstream/jetstream-module.js';
 
 /**
  * NATS transport client. Replies come through one wildcard inbox subscription per client;
  * the last subject token is the correlation id. (nats.js's own muxed `request()` resolves on
  * the first message only, so it cannot carry streams; the correlation table lives in the core.)
+ * In JetStream mode (`jetstream`) requests and events go to a stream, with the reply address and
+ * correlation id in headers; replies still come to the inbox.
  */
 export class NatsRpcClient extends RpcClient<NatsRpcClientOptions> {
   private nc?: NatsConnection;
   private inbox = '';
+  private readonly jetstream?: ResolvedJetStreamClientOptions;
+  private js?: JetStreamClient;
 
   constructor(options: NatsRpcClientOptions = {}) {
     super(options);
+    this.jetstream = resolveJetStreamClientOptions(options.jetstream);
   }
 
   unwrap<T = NatsConnection>(): T {
@@ -55,6 +67,8 @@ export class NatsRpcClient extends RpcClient<NatsRpcClientOptions> {
         );
         this.emitStatus('disconnected', err ?? undefined);
       });
+      if (this.jetstream)
+        this.js = (await loadJetStream()).jetstream(nc, { timeout: this.jetstream.publishTimeout });
       await nc.flush(); // the inbox subscription is live on the server once this resolves
     } catch (err) {
       this.nc = undefined;
@@ -66,14 +80,22 @@ export class NatsRpcClient extends RpcClient<NatsRpcClientOptions> {
   protected async closeTransport(): Promise<void> {
     const nc = this.nc;
     this.nc = undefined;
+    this.js = undefined;
     if (nc && !nc.isClosed()) await nc.close();
   }
 
-  protected publishRequest(request: OutboundRequest, entry: ActiveRequest): void {
+  protected publishRequest(request: OutboundRequest, entry: ActiveRequest): void | Promise<void> {
     const nc = this.nc;
     if (!nc) throw new RpcConnectionError('The connection is closed');
+    const reply = `${this.inbox}.${entry.correlationId}`;
+    if (this.js) {
+      // JetStream keeps no reply subject: the address and the id travel in headers (FastStream's names)
+      const headers = writeHeaders(request.headers, request.contentType, entry.correlationId);
+      headers.set(Headers.replyTo, reply);
+      return this.toStream(this.js, nc, request.destination, request.body, headers);
+    }
     publish(nc, request.destination, request.body, {
-      reply: `${this.inbox}.${entry.correlationId}`,
+      reply,
       headers: writeHeaders(request.headers, request.contentType),
     });
   }
@@ -81,6 +103,11 @@ export class NatsRpcClient extends RpcClient<NatsRpcClientOptions> {
   protected async publishEvent(event: OutboundRequest): Promise<void> {
     const nc = this.nc;
     if (!nc) throw new RpcConnectionError('The connection is closed');
+    if (this.js) {
+      const headers = writeHeaders(event.headers, event.contentType);
+      if (event.replyTo) headers.set(Headers.replyTo, event.replyTo);
+      return this.toStream(this.js, nc, event.destination, event.body, headers);
+    }
     publish(nc, event.destination, event.body, {
       ...(event.replyTo ? { reply: event.replyTo } : {}),
       headers: writeHeaders(event.headers, event.contentType),
@@ -93,6 +120,16 @@ export class NatsRpcClient extends RpcClient<NatsRpcClientOptions> {
     publish(nc, cancel.destination, cancel.body, {
       headers: writeHeaders(cancel.headers, cancel.contentType),
     });
+  }
+
+  private toStream(
+    js: JetStreamClient,
+    nc: NatsConnection,
+    subject: string,
+    body: Uint8Array,
+    headers: ReturnType<typeof writeHeaders>,
+  ): Promise<void> {
+    return publishToStream(js, subject, body, headers, this.jetstream?.stream, nc.info?.max_payload ?? 0);
   }
 
   private onReply(correlationId: string, msg: Msg): void {

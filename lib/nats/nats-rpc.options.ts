@@ -1,5 +1,6 @@
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import type { RpcClientOptions, RpcServerOptions } from '../core/options.js';
+import type { JetStreamClientOptions, JetStreamServerOptions } from './jetstream/jetstream-options.js';
 
 /** Connection options passed through to nats.js `connect()` (servers, token, user/pass, authenticator, tls, reconnect settings…). */
 export type NatsConnectionOptions = Omit<NodeConnectionOptions, 'inboxPrefix'>;
@@ -12,11 +13,21 @@ export interface NatsRpcServerOptions extends RpcServerOptions, NatsConnectionOp
    * Default `DEFAULT_NATS_QUEUE`.
    */
   queue?: string | false;
+  /**
+   * JetStream mode: requests and events come from a stream through durable consumers, acked once
+   * handled, redelivered when a worker dies (`true`: the defaults). Needs `@nats-io/jetstream`. Default off.
+   */
+  jetstream?: boolean | JetStreamServerOptions;
 }
 
 export interface NatsRpcClientOptions extends RpcClientOptions, NatsConnectionOptions {
   /** Prefix of the client's reply inbox. Default `_INBOX`. */
   inboxPrefix?: string;
+  /**
+   * JetStream mode: requests and events are published to a stream and wait for its publish ack;
+   * replies still come to the inbox (`true`: the defaults). Needs `@nats-io/jetstream`. Default off.
+   */
+  jetstream?: boolean | JetStreamClientOptions;
 }
 
 export const DEFAULT_NATS_QUEUE = 'nestjs-broker-rpc';
@@ -39,6 +50,7 @@ export function natsConnectionOptions(
     closeTimeout: _closeTimeout,
     replyTo: _replyTo,
     deadlineGrace: _deadlineGrace,
+    jetstream: _jetstream,
     ...connection
   } = options as NatsRpcServerOptions & NatsRpcClientOptions;
   return {

@@ -5,9 +5,32 @@ import {
   type NatsConnection,
   type Subscription,
 } from '@nats-io/transport-node';
+import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import { describe } from '../core/describe.js';
 import { RpcServer, type Route } from '../core/rpc-server.js';
 import { responderId } from '../core/stream-binding.js';
 import { Headers, type InboundMessage, type OutboundMessage } from '../core/wire.js';
+import { NatsJetStreamRpcContext } from './jetstream/jetstream-context.js';
+import {
+  afterDispatch,
+  deadLetterHeaders,
+  onArrival,
+  type DeadLetterReason,
+  type Settlement,
+} from './jetstream/jetstream-delivery.js';
+import { JetStreamIntake, keepWorking } from './jetstream/jetstream-intake.js';
+import { loadJetStream } from './jetstream/jetstream-module.js';
+import {
+  consumerName,
+  resolveJetStreamServerOptions,
+  type ResolvedJetStreamServerOptions,
+} from './jetstream/jetstream-options.js';
+import { publishToStream } from './jetstream/jetstream-publisher.js';
+import {
+  ensureConsumer,
+  ensureDeadLetterStream,
+  ensureRequestStream,
+} from './jetstream/jetstream-topology.js';
 import { readHeaders, writeHeaders } from './nats-headers.js';
 import { publish } from './nats-publish.js';
 import { NatsRpcContext } from './nats-rpc.context.js';
@@ -17,16 +40,23 @@ import { subjectMatches } from '../core/subjects.js';
 
 /**
  * NATS transport server: one subscription per handler (wildcards allowed), in a queue group
- * by default; requests carry their reply subject, replies go there.
+ * by default; requests carry their reply subject, replies go there. In JetStream mode
+ * (`jetstream`), one durable consumer per handler on a stream instead, acked once replies went out.
  */
-export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContext> {
+export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContext | NatsJetStreamRpcContext> {
   private nc?: NatsConnection;
   private subscriptions: Subscription[] = [];
   /** The subjects of the request handlers (wildcards included). */
   private requestSubjects: string[] = [];
+  private readonly jetstream?: ResolvedJetStreamServerOptions;
+  private js?: JetStreamClient;
+  private intake?: JetStreamIntake;
+  /** Acks, naks and dead letters under way: closing waits for them before it drains the connection. */
+  private readonly settling = new Set<Promise<void>>();
 
   constructor(options: NatsRpcServerOptions) {
     super(options);
+    this.jetstream = resolveJetStreamServerOptions(options?.jetstream);
   }
 
   unwrap<T = NatsConnection>(): T {
@@ -49,6 +79,7 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
         },
       });
       this.streams.cancelTo = cancelTo;
+      if (this.jetstream) return await this.startJetStream(nc, routes, this.jetstream);
       for (const [index, route] of routes.entries()) {
         // Each subscription is its own delivery target: with `queue: false` every one of them answers.
         const responder = responderId(this.streams.instance, String(index));
@@ -69,31 +100,78 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
       // An invalid subject, say: close what was opened, or the connection outlives the failed listen().
       this.nc = undefined;
       this.subscriptions = [];
+      await this.intake?.stop();
+      this.intake = undefined;
       await nc.close().catch(() => undefined);
       throw err;
     }
   }
 
+  /** The stream, the dead-letter stream and one durable consumer per handler; then pulling starts. */
+  private async startJetStream(
+    nc: NatsConnection,
+    routes: Route[],
+    o: ResolvedJetStreamServerOptions,
+  ): Promise<void> {
+    const jsm = await (await loadJetStream()).jetstreamManager(nc);
+    await ensureRequestStream(
+      jsm,
+      o,
+      routes.map((r) => r.destination),
+    );
+    await ensureDeadLetterStream(jsm, o);
+    const consumers = routes.map((route) => ({
+      route,
+      durable: consumerName(o.consumerPrefix, route.destination),
+    }));
+    for (const { route, durable } of consumers) await ensureConsumer(jsm, o, durable, route.destination);
+    this.js = jsm.jetstream();
+    const limit = (this.options.maxConcurrency ?? 0) || 100;
+    this.intake = new JetStreamIntake(this.js, o.stream, limit, (route, msg) => {
+      // The same responder on every instance: a redelivery elsewhere is another attempt, not fan-out.
+      const settled = this.onJetStreamMessage(
+        route,
+        msg,
+        responderId(o.stream, consumerName(o.consumerPrefix, route.destination)),
+        o,
+      );
+      this.settling.add(settled);
+      void settled.finally(() => this.settling.delete(settled));
+    });
+    await this.intake.start(consumers);
+  }
+
   protected async stopIntake(): Promise<void> {
+    await this.intake?.stop();
     await Promise.all(this.subscriptions.map((sub) => sub.drain().catch(() => undefined)));
     this.subscriptions = [];
   }
 
+  /** JetStream redelivers what was not handled: a message turned away at close is nak'ed, not answered. */
+  protected override refuseAtClose(
+    message: InboundMessage,
+    context: NatsRpcContext | NatsJetStreamRpcContext,
+  ): void | Promise<void> {
+    if (!this.jetstream) return super.refuseAtClose(message, context);
+  }
+
   protected async closeTransport(): Promise<void> {
+    await Promise.all([...this.settling]);
+    this.intake = undefined;
+    this.js = undefined;
     const nc = this.nc;
     this.nc = undefined;
     if (nc && !nc.isClosed()) await nc.drain().catch(() => nc.close());
   }
 
-  protected publishReply(reply: OutboundMessage, _request: InboundMessage, context: NatsRpcContext): void {
+  protected publishReply(reply: OutboundMessage, request: InboundMessage): void {
     const nc = this.nc;
     if (!nc) throw new Error('The connection is closed');
-    const msg = context.getMessage();
     publish(nc, reply.destination, reply.body, {
       headers: writeHeaders(
         reply.headers,
         reply.contentType,
-        msg.headers?.has(Headers.correlationId) ? reply.correlationId : undefined,
+        request.headers[Headers.correlationId] !== undefined ? reply.correlationId : undefined,
       ),
     });
   }
@@ -121,6 +199,89 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
     };
     // Core NATS neither holds messages back nor redelivers them: beyond maxQueued, refuse at once.
     return this.dispatchOrRefuse(message, new NatsRpcContext([message, msg]));
+  }
+
+  /** One JetStream delivery: dead-lettered past `maxDeliver`, else dispatched with working acks, then settled. */
+  private async onJetStreamMessage(
+    route: Route,
+    msg: JsMsg,
+    responder: string,
+    o: ResolvedJetStreamServerOptions,
+  ): Promise<void> {
+    const headers = readHeaders(msg.headers);
+    const message: InboundMessage = {
+      destination: msg.subject,
+      pattern: route.pattern,
+      body: msg.data,
+      headers,
+      contentType: headers[Headers.contentType],
+      // JetStream keeps no reply subject: the address and the id travel in headers (FastStream's names)
+      correlationId: headers[Headers.correlationId],
+      replyTo: headers[Headers.replyTo] || undefined,
+      responder,
+    };
+    const context = new NatsJetStreamRpcContext([message, msg]);
+    const count = msg.info.deliveryCount;
+    if (msg.info.redelivered) this.counts.increment('messagesRedelivered');
+    const early = onArrival(count, o.maxDeliver);
+    if (early) return this.settle(early, message, context, msg, o);
+    const stop = keepWorking(msg, o.workingInterval);
+    let outcome;
+    try {
+      outcome = await this.dispatchWithOutcome(message, context);
+    } finally {
+      stop();
+    }
+    return this.settle(afterDispatch(outcome, count, o.maxDeliver, o.retryDelay), message, context, msg, o);
+  }
+
+  private async settle(
+    step: Settlement,
+    message: InboundMessage,
+    context: NatsJetStreamRpcContext,
+    msg: JsMsg,
+    o: ResolvedJetStreamServerOptions,
+  ): Promise<void> {
+    if (step.do === 'ack') return msg.ack();
+    if (step.do === 'nak') return msg.nak(step.delay || undefined);
+    try {
+      await this.deadLetter(step.reason, message, context, msg, o);
+      msg.ack(); // ack, not term: nats-server 2.9 sends no advisory for term, and the dead letter is stored
+    } catch (err) {
+      this.logger.error(`Could not dead-letter a message from "${message.destination}": ${describe(err)}`);
+      msg.nak(o.retryDelay);
+    }
+  }
+
+  /** Publishes the message to the dead-letter subject, and tells a caller still waiting. */
+  private async deadLetter(
+    reason: DeadLetterReason,
+    message: InboundMessage,
+    context: NatsJetStreamRpcContext,
+    msg: JsMsg,
+    o: ResolvedJetStreamServerOptions,
+  ): Promise<void> {
+    const count = msg.info.deliveryCount;
+    if (o.deadLetterSubject !== false) {
+      const headers = writeHeaders(
+        deadLetterHeaders(message.headers, reason, count, message.destination),
+        message.contentType ?? 'application/octet-stream',
+      );
+      if (o.deadLetterStream !== false)
+        await publishToStream(this.js!, o.deadLetterSubject, message.body, headers, o.deadLetterStream, 0);
+      else publish(this.nc!, o.deadLetterSubject, message.body, { headers });
+    }
+    this.counts.increment('requestsDeadLettered');
+    this.logger.warn(
+      `Dead-lettered a message from "${message.destination}" after ${count} deliveries (${reason})` +
+        (o.deadLetterSubject === false ? '; dropped (no deadLetterSubject)' : ` to "${o.deadLetterSubject}"`),
+    );
+    const handler = this.messageHandlers.get(message.pattern);
+    if (message.replyTo !== undefined && handler?.isEventHandler !== true && reason !== 'rejected')
+      await this.replyError(message, context, 'dead-lettered', {
+        status: 'error',
+        message: `The request was dead-lettered after ${count} deliveries (${reason})`,
+      });
   }
 
   private queueOf(route: Route): string | undefined {

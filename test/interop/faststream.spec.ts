@@ -16,6 +16,8 @@ import type { RpcContext } from '../../lib/core/rpc-context.js';
 import type { RpcServer } from '../../lib/core/rpc-server.js';
 import { KafkaRpcClient, KafkaRpcServer } from '../../lib/kafka/index.js';
 import { NatsRpcClient, NatsRpcServer } from '../../lib/nats/index.js';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { RabbitRpcClient, RabbitRpcServer } from '../../lib/rabbitmq/index.js';
 import { AMQP_URL, KAFKA_BROKERS, NATS_URL } from '../integration/brokers.js';
 import { FastStreamApp, venvPython } from './faststream-process.js';
@@ -306,6 +308,30 @@ describe('FastStream interop', () => {
       server: () => new NatsRpcServer({ servers: NATS_URL, queue: 'interop' }),
       client: () => new NatsRpcClient({ servers: NATS_URL, timeout: 20_000 }),
       // FastStream's request() waits on a NATS inbox.
+      replyTo: (r) => expect(r).toMatch(/^_INBOX\./),
+    });
+  });
+
+  describe('NATS JetStream', () => {
+    // FastStream's subscriber reads a stream of its own; our server serves through its stream.
+    const fsStream = `FS_${run}`;
+    const nestStream = `NEST_${run}`;
+    interopSuite({
+      fsArgs: ['nats-js', NATS_URL, fsDestination, fsStream, nestStream],
+      server: () =>
+        new NatsRpcServer({
+          servers: NATS_URL,
+          jetstream: { stream: nestStream, storage: 'memory', deadLetterSubject: false },
+        }),
+      client: () =>
+        new NatsRpcClient({ servers: NATS_URL, timeout: 20_000, jetstream: { stream: fsStream } }),
+      cleanUp: async () => {
+        const nc = await connect({ servers: NATS_URL });
+        const jsm = await jetstreamManager(nc);
+        for (const name of [fsStream, nestStream]) await jsm.streams.delete(name).catch(() => undefined);
+        await nc.close();
+      },
+      // FastStream's JetStream request() waits on a NATS inbox named in its reply_to header.
       replyTo: (r) => expect(r).toMatch(/^_INBOX\./),
     });
   });

@@ -3,6 +3,7 @@
     python faststream_app.py kafka  <bootstrap> <serve-topic> <reply-topic>
     python faststream_app.py rabbit <amqp-url>  <serve-queue>
     python faststream_app.py nats   <nats-url>  <serve-subject>
+    python faststream_app.py nats-js <nats-url> <serve-subject> <serve-stream> <request-stream>
 
 It uses FastStream's broker objects directly (no CLI) and:
 
@@ -136,11 +137,30 @@ async def main() -> None:
             msg = await broker.request(body, destination, correlation_id=correlation_id, timeout=timeout)
             return msg, await msg.decode()
 
+    elif kind == "nats-js":
+        # JetStream: the subscriber reads <serve-stream> (FastStream's `stream=`), and requests are
+        # published to <request-stream> with the reply inbox in a `reply_to` header.
+        from faststream.nats import JStream, NatsBroker
+        from faststream.nats.annotations import NatsMessage as Message
+
+        serve_stream, request_stream = sys.argv[4], sys.argv[5]
+        broker = NatsBroker(url, logger=logging.getLogger("faststream"))
+
+        @broker.subscriber(serve, stream=JStream(serve_stream, subjects=[serve]))
+        async def serve_nats_js(body: Any, msg: Message) -> dict:
+            return answer(body, msg)
+
+        async def request(destination: str, body: Any, correlation_id: str, timeout: float):
+            msg = await broker.request(
+                body, destination, stream=request_stream, correlation_id=correlation_id, timeout=timeout
+            )
+            return msg, await msg.decode()
+
     else:
-        raise SystemExit(f"unknown broker {kind!r}: kafka, rabbit or nats")
+        raise SystemExit(f"unknown broker {kind!r}: kafka, rabbit, nats or nats-js")
 
     await broker.start()
-    if kind == "nats":
+    if kind in ("nats", "nats-js"):
         # The SUB is on the server once a PING round trip returns: a request made after READY finds it.
         await broker._connection.flush()
     emit({"event": "ready"})
