@@ -4,6 +4,8 @@
 import { type BrokerEnv, testBrokerEnv } from '../../scripts/broker-env.mjs';
 import { type SecureBroker, type SecureBrokers, secureBrokersUp } from '../../scripts/secure-brokers.mjs';
 
+export type { SecureBrokers };
+
 export const TEST_BROKERS: BrokerEnv = testBrokerEnv();
 export const NATS_URL = TEST_BROKERS.NATS_URL;
 export const AMQP_URL = TEST_BROKERS.AMQP_URL;
