@@ -7,6 +7,9 @@
 //                 that signed nothing (the "untrusted" one), in <state>/secure/ (git-ignored)
 //   credentials   user `rpc-user` with a random password, and an nkey (NATS), in <state>/secure/credentials.json
 //   nats          a second nats-server next to the plain one: TLS on NATS_TLS_PORT, user/password and nkey users
+//   rabbitmq      on the set's running node (rabbitmqctl eval): vhost `rpc-secure`, the user with all
+//                 rights on it only, and an AMQPS listener on AMQPS_PORT (gone when the node restarts;
+//                 `up` adds it again)
 //
 // `up` needs the set's plain brokers to be running (scripts/brokers.sh up) where a secure listener
 // lives in them; it reuses what already answers, so it is cheap to call before every secure spec.
@@ -22,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { TextDecoder } from 'node:util';
 import { brokerEnv } from './broker-env.mjs';
 
-const SECURE_BROKERS = ['nats'];
+const SECURE_BROKERS = ['nats', 'rabbitmq'];
 /** How long `up` waits for a secure listener to answer, in milliseconds. */
 const DEFAULT_READY_TIMEOUT_MS = 30_000;
 export const SECURE_USER = 'rpc-user';
@@ -197,6 +200,55 @@ function natsDown(dir) {
   return pid;
 }
 
+// ------------------------------------------------------------------------------------------ RabbitMQ
+/** rabbitmqctl against the set's node, with the environment scripts/brokers.sh gives it. */
+function rabbitmqctl(env, ...args) {
+  const state = join(env.BROKERS_STATE_DIR, 'rabbitmq');
+  return execFileSync('/usr/lib/rabbitmq/bin/rabbitmqctl', ['-q', ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      HOME: join(state, 'home'),
+      RABBITMQ_CONF_ENV_FILE: join(state, 'rabbitmq-env.conf'),
+      RABBITMQ_NODENAME: env.RABBIT_NODENAME,
+      RABBITMQ_USE_LONGNAME: 'false',
+      ERL_EPMD_ADDRESS: '127.0.0.1',
+      ERL_CRASH_DUMP: join(state, 'erl_crash.dump'),
+      RABBITMQ_CTL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
+    },
+  });
+}
+
+async function rabbitUp(env, dir, tls, credentials) {
+  if (await portOpen(env.BROKERS_HOST, env.AMQPS_PORT)) return;
+  if (!(await portOpen(env.BROKERS_HOST, env.AMQP_PORT)))
+    throw new Error(`rabbitmq: the set's node is not running (scripts/brokers.sh up rabbitmq first)`);
+  // the node reads the password from a file: it never appears on a command line
+  const passwordFile = join(dir, 'rabbitmq-password');
+  writeFileSync(passwordFile, credentials.password, { mode: 0o600 });
+  const bin = (text) => `<<"${text}">>`;
+  const str = (text) => JSON.stringify(text);
+  // rabbit_networking:start_ssl_listener is what the node runs for `listeners.ssl` at boot
+  const result = rabbitmqctl(
+    env,
+    'eval',
+    `V = ${bin(credentials.vhost)}, U = ${bin(credentials.user)}, Who = <<"secure-brokers">>,
+     {ok, P} = file:read_file(${str(passwordFile)}),
+     ok = case rabbit_vhost:exists(V) of true -> ok; false -> rabbit_vhost:add(V, Who) end,
+     ok = case rabbit_auth_backend_internal:lookup_user(U) of
+            {ok, _} -> rabbit_auth_backend_internal:change_password(U, P, Who);
+            _ -> rabbit_auth_backend_internal:add_user(U, P, Who)
+          end,
+     ok = rabbit_auth_backend_internal:set_permissions(U, V, <<".*">>, <<".*">>, <<".*">>, Who),
+     rabbit_networking:start_ssl_listener({${str(env.BROKERS_HOST)}, ${env.AMQPS_PORT}},
+       [{cacertfile, ${str(tls.ca)}}, {certfile, ${str(tls.cert)}}, {keyfile, ${str(tls.key)}},
+        {verify, verify_none}, {fail_if_no_peer_cert, false}], 1).`,
+  );
+  if (result.trim() !== 'ok') throw new Error(`rabbitmq: adding the AMQPS listener failed: ${result.trim()}`);
+}
+
 // ---------------------------------------------------------------------------------------------- main
 /**
  * Brings up the secure listeners of a set and says how to reach them.
@@ -212,6 +264,7 @@ export async function secureBrokersUp(options = {}) {
   const timeoutMs = options.timeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
   for (const broker of brokers) {
     if (broker === 'nats') await natsUp(env, dir, tls, credentials, timeoutMs);
+    if (broker === 'rabbitmq') await rabbitUp(env, dir, tls, credentials);
   }
   return {
     tls,
@@ -237,7 +290,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     process.exit(64);
   }
   const env = brokerEnv();
-  const ports = { nats: env.NATS_TLS_PORT };
+  const ports = { nats: env.NATS_TLS_PORT, rabbitmq: env.AMQPS_PORT };
   if (command === 'up') {
     const t0 = performance.now();
     await secureBrokersUp({ brokers, env });
