@@ -12,6 +12,10 @@ export interface BrokerEnv {
   NATS_URL: string;
   AMQP_URL: string;
   KAFKA_BROKERS: string;
+  NATS_TLS_PORT: string;
+  AMQPS_PORT: string;
+  KAFKA_SASL_SSL_PORT: string;
+  NATS_TLS_URL: string;
 }
 export const ROOT: string;
 export const HOST: string;

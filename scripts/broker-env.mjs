@@ -4,9 +4,12 @@
 //   node scripts/broker-env.mjs            prints the set's variables as shell assignments
 //
 // A set is chosen by two environment variables:
-//   BROKERS_PORT_BASE  unset: the standard ports (NATS 4222, AMQP 5672, Kafka 9092), state in .brokers/
+//   BROKERS_PORT_BASE  unset: the standard ports (NATS 4222, AMQP 5672, Kafka 9092; the secure
+//                      listeners of scripts/secure-brokers.mjs: NATS TLS 4223, AMQPS 5671, Kafka
+//                      SASL_SSL 9094), state in .brokers/
 //                      a number B: NATS B+222, AMQP B+672, Erlang distribution B+673, Kafka B+92,
-//                      Kafka controller B+93 (B+100..B+199 stay free for clusters and TLS listeners),
+//                      Kafka controller B+93; B+100..B+199 are reserved for clusters and TLS listeners,
+//                      of which NATS TLS B+150, AMQPS B+151 and Kafka SASL_SSL B+152 are taken;
 //                      state in .brokers/set-B/
 //   BROKERS_STATE_DIR  overrides the state folder of either
 // The test suite runs its own set (base 14000 unless TEST_BROKERS_PORT_BASE says otherwise), so it
@@ -39,6 +42,7 @@ export function brokerEnv(options = {}) {
   const natsPort = port(4222, 222);
   const amqpPort = port(5672, 672);
   const kafkaPort = port(9092, 92);
+  const natsTlsPort = port(4223, 150);
   return {
     BROKERS_PORT_BASE: base === undefined ? '' : String(base),
     BROKERS_STATE_DIR: state,
@@ -53,6 +57,11 @@ export function brokerEnv(options = {}) {
     NATS_URL: `nats://${HOST}:${natsPort}`,
     AMQP_URL: `amqp://guest:guest@${HOST}:${amqpPort}`,
     KAFKA_BROKERS: `${HOST}:${kafkaPort}`,
+    // the secure listeners (scripts/secure-brokers.mjs): TLS with authentication
+    NATS_TLS_PORT: String(natsTlsPort),
+    AMQPS_PORT: String(port(5671, 151)),
+    KAFKA_SASL_SSL_PORT: String(port(9094, 152)),
+    NATS_TLS_URL: `tls://${HOST}:${natsTlsPort}`,
   };
 }
 

@@ -59,7 +59,10 @@ export default async function setup(): Promise<() => Promise<void>> {
   ]);
   const started = BROKERS.filter((b) => !before.has(b));
   const stop = async () => {
-    if (process.env.TEST_BROKERS_KEEP === '1' || started.length === 0) return;
+    if (process.env.TEST_BROKERS_KEEP === '1') return;
+    // the secure nats-server a secure spec may have started (scripts/secure-brokers.mjs); it stops nothing else
+    await run('node', ['scripts/secure-brokers.mjs', 'down'], env, false);
+    if (started.length === 0) return;
     const down = await run('bash', ['scripts/brokers.sh', 'down', ...started], env, false);
     if (down.code !== 0)
       process.stderr.write(`[test setup] stopping the brokers failed:\n${tail(down.output, 20)}\n`);

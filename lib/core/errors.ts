@@ -101,10 +101,21 @@ export class RpcNoRespondersError extends RpcError {
   }
 }
 
-/** The connection or reply channel failed, or the client was closed while the request was pending. */
+/**
+ * What a broker or the TLS handshake refused at connect: the credentials (`authentication`), or the
+ * server's certificate (`tls`: not signed by a trusted CA, or not for this host). Neither is retried.
+ */
+export type ConnectionRefusal = 'authentication' | 'tls';
+
+/**
+ * The connection or reply channel failed, or the client was closed while the request was pending.
+ * `refused` is set when `connect()`/`listen()` failed because the credentials or the certificate were refused.
+ */
 export class RpcConnectionError extends RpcError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly refused?: ConnectionRefusal;
+  constructor(message: string, options?: { cause?: unknown; refused?: ConnectionRefusal }) {
     super('RPC_CONNECTION', message, options);
+    if (options?.refused) this.refused = options.refused;
   }
 }
 

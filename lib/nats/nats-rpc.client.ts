@@ -5,6 +5,7 @@ import { type ActiveRequest, type OutboundRequest, RpcClient } from '../core/rpc
 import { Headers, type OutboundMessage } from '../core/wire.js';
 import { readHeaders, writeHeaders } from './nats-headers.js';
 import { publish } from './nats-publish.js';
+import { natsRefusal } from './nats-refusal.js';
 import { streamAckOf } from './nats-stream-ack.js';
 import { natsConnectionOptions, type NatsRpcClientOptions } from './nats-rpc.options.js';
 import { watchStatus } from './nats-status.js';
@@ -39,7 +40,10 @@ export class NatsRpcClient extends RpcClient<NatsRpcClientOptions> {
   }
 
   protected async connectTransport(): Promise<void> {
-    const nc = await connect(natsConnectionOptions(this.options));
+    // refused credentials or certificate: fail at once with what was refused (nats.js does not retry them)
+    const nc = await connect(natsConnectionOptions(this.options)).catch((err: unknown) => {
+      throw natsRefusal(err, this.options) ?? err;
+    });
     this.nc = nc;
     try {
       this.inbox = createInbox(this.options.inboxPrefix);

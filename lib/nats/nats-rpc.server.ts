@@ -33,6 +33,7 @@ import {
 } from './jetstream/jetstream-topology.js';
 import { readHeaders, writeHeaders } from './nats-headers.js';
 import { publish } from './nats-publish.js';
+import { natsRefusal } from './nats-refusal.js';
 import { NatsRpcContext } from './nats-rpc.context.js';
 import { DEFAULT_NATS_QUEUE, natsConnectionOptions, type NatsRpcServerOptions } from './nats-rpc.options.js';
 import { watchStatus } from './nats-status.js';
@@ -67,7 +68,10 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
 
   protected async startTransport(routes: Route[]): Promise<void> {
     this.requestSubjects = routes.filter((r) => !r.isEvent).map((r) => r.destination);
-    const nc = await connect(natsConnectionOptions(this.options));
+    // refused credentials or certificate: fail at once with what was refused (nats.js does not retry them)
+    const nc = await connect(natsConnectionOptions(this.options)).catch((err: unknown) => {
+      throw natsRefusal(err, this.options) ?? err;
+    });
     this.nc = nc;
     try {
       watchStatus(nc, (status, ...args) => this.emitStatus(status, ...args));

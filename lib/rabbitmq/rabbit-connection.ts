@@ -3,6 +3,7 @@ import { RpcConnectionError } from '../core/errors.js';
 import { describe } from '../core/describe.js';
 import type { RpcStatus } from '../core/status.js';
 import { PublishGate } from './rabbit-flow.js';
+import { rabbitRefusal } from './rabbit-refusal.js';
 import { isTopologyError } from './rabbit-topology.js';
 import { coalesceWrites } from './rabbit-coalesce.js';
 import { UrlRotation } from './rabbit-urls.js';
@@ -182,6 +183,9 @@ export class RabbitLink {
         return;
       } catch (err) {
         if (isTopologyError(err)) throw err;
+        // refused credentials or certificate: the same on every node, so no other URL is tried
+        const refused = rabbitRefusal(err, this.options);
+        if (refused) throw refused;
         lastError = err;
         this.logger.debug?.(`Could not connect to ${redact(url)}: ${describe(err)}`);
       }
@@ -300,7 +304,9 @@ export class RabbitLink {
     }
     this.connection = recovering; // so that close() during the first attempts stops them
     this.watch(recovering, true);
-    recovering.on('connect-failed', () => {
+    recovering.on('connect-failed', (err: Error) => {
+      // refused credentials or certificate fail the first connect at once: no retry would succeed
+      if (!this.opened) fatal ??= rabbitRefusal(err, this.options);
       if (fatal) void recovering.close().catch(() => undefined);
     });
     try {
@@ -309,7 +315,9 @@ export class RabbitLink {
       await recovering.close().catch(() => undefined);
       if (this.connection === recovering) this.connection = undefined;
       throw (
-        fatal ?? unwrapSetupError(err, this.options.urls?.length ? this.options.urls : [DEFAULT_RABBIT_URL])
+        fatal ??
+        rabbitRefusal(err, this.options) ??
+        unwrapSetupError(err, this.options.urls?.length ? this.options.urls : [DEFAULT_RABBIT_URL])
       );
     }
     this.opened = true;
