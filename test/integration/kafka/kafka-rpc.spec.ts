@@ -272,7 +272,8 @@ describe('Kafka transport', () => {
       expect((err as Error).message).toContain(
         `Kafka topic "${prefix}.refused" does not exist and could not be created`,
       );
-      expect((err as Error).message).toContain(`${prefix}.refused: Replication-factor is invalid`); // the broker's reason
+      // the broker's reason, in the driver's words
+      expect((err as Error).message).toMatch(new RegExp(`${prefix}\\.refused: [^;]*[Rr]eplication`));
       await strategy.close();
       expect(await admin.listTopics()).not.toContain(`${prefix}.refused`);
     });

@@ -9,8 +9,11 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
 import { RpcRecordBuilder } from '../../../lib/index.js';
 import { KafkaRpcServer } from '../../../lib/kafka/index.js';
+import { useKafkaTestDriver } from './kafka-test-driver.js';
 import { NatsRpcServer } from '../../../lib/nats/index.js';
 import { RabbitRpcClient } from '../../../lib/rabbitmq/index.js';
+
+useKafkaTestDriver();
 
 export type FloodChildConfig =
   | { role: 'nats-server'; url: string; pattern: string; maxConcurrency: number; maxQueued: number }
