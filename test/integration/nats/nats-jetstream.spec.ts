@@ -175,10 +175,16 @@ describe('NATS transport in JetStream mode', () => {
   });
 
   it('sends each reply to a durable reply subject that an @EventPattern handler reads from the stream', async () => {
-    const record = new RpcRecordBuilder([2, 5]).setReplyTo(`${prefix}.replies`).build();
+    const record = new RpcRecordBuilder([2, 5])
+      .setReplyTo(`${prefix}.replies`)
+      .setExtras({ correlationId: 'job-42' })
+      .build();
     await lastValueFrom(client.emit(`${prefix}.sum.later`, record), { defaultValue: undefined });
     await log.until('replies');
-    expect(log.seen.find((e) => e.pattern === 'replies')?.data).toMatchObject({ value: 7 });
+    expect(log.seen.find((e) => e.pattern === 'replies')?.data).toEqual({
+      value: 7,
+      correlationId: 'job-42',
+    });
     const streamed = new RpcRecordBuilder([1, 2, 3]).setReplyTo(`${prefix}.replies`).build();
     await lastValueFrom(client.emit(`${prefix}.stream`, streamed), { defaultValue: undefined });
     await log.until('replies', 4);
