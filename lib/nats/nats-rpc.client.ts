@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { connect, createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { RpcConnectionError, RpcNoRespondersError, RpcStreamCapturedError } from '../core/errors.js';
@@ -108,7 +109,9 @@ export class NatsRpcClient extends RpcClient<NatsRpcClientOptions> {
     const nc = this.nc;
     if (!nc) throw new RpcConnectionError('The connection is closed');
     if (this.js) {
-      const headers = writeHeaders(event.headers, event.contentType);
+      // Reply-elsewhere: the results carry this id to a caller that may have restarted since.
+      const correlationId = event.replyTo ? replyCorrelationId(event) : undefined;
+      const headers = writeHeaders(event.headers, event.contentType, correlationId);
       if (event.replyTo) headers.set(Headers.replyTo, event.replyTo);
       return this.toStream(this.js, nc, event.destination, event.body, headers);
     }
@@ -153,4 +156,10 @@ export class NatsRpcClient extends RpcClient<NatsRpcClientOptions> {
     const headers = readHeaders(hdrs);
     this.handleReply(correlationId, { body: msg.data, headers, contentType: headers[Headers.contentType] });
   }
+}
+
+/** The reply-elsewhere correlation id: `setExtras({ correlationId })` when the caller names one, else a fresh one. */
+function replyCorrelationId(event: OutboundRequest): string {
+  const own = event.options.extras?.correlationId;
+  return typeof own === 'string' && own !== '' ? own : randomUUID();
 }

@@ -7,6 +7,7 @@ import {
 } from '@nats-io/transport-node';
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { describe } from '../core/describe.js';
+import { DEFAULT_MAX_CONCURRENCY } from '../core/options.js';
 import { RpcServer, type Route } from '../core/rpc-server.js';
 import { responderId } from '../core/stream-binding.js';
 import { Headers, type InboundMessage, type OutboundMessage } from '../core/wire.js';
@@ -52,7 +53,7 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
   private readonly jetstream?: ResolvedJetStreamServerOptions;
   private js?: JetStreamClient;
   private intake?: JetStreamIntake;
-  /** Acks, naks and dead letters under way: closing waits for them before it drains the connection. */
+  /** Dead letters under way (acks and naks are plain publishes): closing waits for them before it drains. */
   private readonly settling = new Set<Promise<void>>();
 
   constructor(options: NatsRpcServerOptions) {
@@ -130,17 +131,15 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
     }));
     for (const { route, durable } of consumers) await ensureConsumer(jsm, o, durable, route.destination);
     this.js = jsm.jetstream();
-    const limit = (this.options.maxConcurrency ?? 0) || 100;
+    const limit = this.options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
     this.intake = new JetStreamIntake(this.js, o.stream, limit, (route, msg) => {
       // The same responder on every instance: a redelivery elsewhere is another attempt, not fan-out.
-      const settled = this.onJetStreamMessage(
+      void this.onJetStreamMessage(
         route,
         msg,
         responderId(o.stream, consumerName(o.consumerPrefix, route.destination)),
         o,
       );
-      this.settling.add(settled);
-      void settled.finally(() => this.settling.delete(settled));
     });
     await this.intake.start(consumers);
   }
@@ -228,7 +227,10 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
     const count = msg.info.deliveryCount;
     if (msg.info.redelivered) this.counts.increment('messagesRedelivered');
     const early = onArrival(count, o.maxDeliver);
-    if (early) return this.settle(early, message, context, msg, o);
+    if (early)
+      return this.settle(early, message, context, msg, o).catch((err) =>
+        this.logger.error(`Could not settle a message from "${message.destination}": ${describe(err)}`),
+      );
     const stop = keepWorking(msg, o.workingInterval);
     let outcome;
     try {
@@ -236,9 +238,18 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
     } finally {
       stop();
     }
-    return this.settle(afterDispatch(outcome, count, o.maxDeliver, o.retryDelay), message, context, msg, o);
+    await this.settle(
+      afterDispatch(outcome, count, o.maxDeliver, o.retryDelay),
+      message,
+      context,
+      msg,
+      o,
+    ).catch((err) =>
+      this.logger.error(`Could not settle a message from "${message.destination}": ${describe(err)}`),
+    );
   }
 
+  /** Acks, naks or dead-letters one delivery; a connection closed meanwhile leaves it to redelivery. */
   private async settle(
     step: Settlement,
     message: InboundMessage,
@@ -246,15 +257,19 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
     msg: JsMsg,
     o: ResolvedJetStreamServerOptions,
   ): Promise<void> {
+    if (!this.nc || this.nc.isClosed()) return; // a handler that outlived closeTimeout: nats-server redelivers
     if (step.do === 'ack') return msg.ack();
     if (step.do === 'nak') return msg.nak(step.delay || undefined);
-    try {
-      await this.deadLetter(step.reason, message, context, msg, o);
-      msg.ack(); // ack, not term: nats-server 2.9 sends no advisory for term, and the dead letter is stored
-    } catch (err) {
-      this.logger.error(`Could not dead-letter a message from "${message.destination}": ${describe(err)}`);
-      msg.nak(o.retryDelay);
-    }
+    const settled = this.deadLetter(step.reason, message, context, msg, o).then(
+      // ack, not term: nats-server 2.9 sends no advisory for term, and the dead letter is stored
+      () => msg.ack(),
+      (err) => {
+        this.logger.error(`Could not dead-letter a message from "${message.destination}": ${describe(err)}`);
+        msg.nak(o.retryDelay);
+      },
+    );
+    this.settling.add(settled);
+    await settled.finally(() => this.settling.delete(settled));
   }
 
   /** Publishes the message to the dead-letter subject, and tells a caller still waiting. */

@@ -46,7 +46,13 @@ export class JetStreamIntake {
  * waits for a slot or whose handler runs longer than `ackWait` is not redelivered meanwhile.
  */
 export function keepWorking(msg: JsMsg, interval: number): () => void {
-  const timer = setInterval(() => msg.working(), interval);
+  const timer = setInterval(() => {
+    try {
+      msg.working();
+    } catch {
+      // the connection closed under a handler that outlived closeTimeout: nats-server redelivers it
+    }
+  }, interval);
   timer.unref();
   return () => clearInterval(timer);
 }

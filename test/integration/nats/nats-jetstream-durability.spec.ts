@@ -7,9 +7,9 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { firstValueFrom, toArray } from 'rxjs';
+import { firstValueFrom, of, toArray } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RpcRecordBuilder } from '../../../lib/index.js';
+import { RpcRecordBuilder, RpcStreamRestartedError } from '../../../lib/index.js';
 import {
   type JetStreamServerOptions,
   type NatsJetStreamRpcContext,
@@ -41,6 +41,11 @@ function workerModule(name: string, served: string[]) {
       served.push(name);
       return { data, servedBy: name, deliveryCount: ctx.getDeliveryCount() };
     }
+    @MessagePattern(`${prefix}.job.stream`)
+    stream() {
+      served.push(name);
+      return of(1, 2, 3);
+    }
   }
   @Module({ controllers: [Worker] })
   class WorkerModule {}
@@ -61,6 +66,34 @@ describe('NATS JetStream: requests that outlive the worker', () => {
     await app.listen();
     apps.push(app);
     return app;
+  }
+
+  /** The stuck worker in a child process, and a wait for its next IPC message of a type. */
+  function forkStuckWorker() {
+    const worker = fork(
+      fileURLToPath(new URL('./fixtures/jetstream-stuck-worker.ts', import.meta.url)),
+      [NATS_URL, `${prefix}.job`, JSON.stringify(jetstream)],
+      { execArgv: ['--import', './scripts/register-ts.mjs'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    );
+    children.push(worker);
+    const messages: Array<Record<string, unknown>> = [];
+    const next = (type: string) =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        const found = messages.find((m) => m.type === type);
+        if (found) return resolve(found);
+        const onMessage = (m: Record<string, unknown>) => {
+          messages.push(m);
+          if (m.type === type) {
+            worker.off('message', onMessage);
+            resolve(m);
+          }
+        };
+        worker.on('message', onMessage);
+        worker.once('exit', (code, signal) =>
+          reject(new Error(`worker exited (${code ?? signal}) before "${type}"`)),
+        );
+      });
+    return { worker, next };
   }
 
   beforeAll(async () => {
@@ -96,29 +129,7 @@ describe('NATS JetStream: requests that outlive the worker', () => {
   });
 
   it('redelivers the request of a worker SIGKILLed mid-handler to another worker; the caller gets exactly one reply', async () => {
-    const worker = fork(
-      fileURLToPath(new URL('./fixtures/jetstream-stuck-worker.ts', import.meta.url)),
-      [NATS_URL, `${prefix}.job`, JSON.stringify(jetstream)],
-      { execArgv: ['--import', './scripts/register-ts.mjs'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
-    );
-    children.push(worker);
-    const messages: Array<Record<string, unknown>> = [];
-    const next = (type: string) =>
-      new Promise<Record<string, unknown>>((resolve, reject) => {
-        const found = messages.find((m) => m.type === type);
-        if (found) return resolve(found);
-        const onMessage = (m: Record<string, unknown>) => {
-          messages.push(m);
-          if (m.type === type) {
-            worker.off('message', onMessage);
-            resolve(m);
-          }
-        };
-        worker.on('message', onMessage);
-        worker.once('exit', (code, signal) =>
-          reject(new Error(`worker exited (${code ?? signal}) before "${type}"`)),
-        );
-      });
+    const { worker, next } = forkStuckWorker();
     await next('ready');
 
     const dropped = client.counters.repliesDropped;
@@ -136,5 +147,33 @@ describe('NATS JetStream: requests that outlive the worker', () => {
     await expect(replies).resolves.toEqual([{ data: { job: 7 }, servedBy: 'second', deliveryCount: 2 }]);
     expect(served).toEqual(['second']);
     expect(client.counters.repliesDropped).toBe(dropped);
+  }, 30_000);
+
+  it('fails a stream whose worker was SIGKILLed after its first value, rather than mixing in the redelivered attempt', async () => {
+    const { worker, next } = forkStuckWorker();
+    await next('ready');
+    const values: number[] = [];
+    let firstValue!: () => void;
+    const gotFirst = new Promise<void>((resolve) => (firstValue = resolve));
+    const done = new Promise<unknown>((resolve) =>
+      client
+        .send<number>(`${prefix}.job.stream`, new RpcRecordBuilder({ job: 8 }).setTimeout(0).build())
+        .subscribe({
+          next: (v) => {
+            values.push(v);
+            firstValue();
+          },
+          error: resolve,
+          complete: () => resolve('completed'),
+        }),
+    );
+    await gotFirst;
+    const served: string[] = [];
+    await startWorker('second', served);
+    worker.kill('SIGKILL');
+    await once(worker, 'exit');
+    expect(await done).toBeInstanceOf(RpcStreamRestartedError);
+    expect(values).toEqual([1]);
+    expect(served).toEqual(['second']);
   }, 30_000);
 });

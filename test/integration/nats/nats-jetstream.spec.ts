@@ -6,9 +6,16 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { randomUUID } from 'node:crypto';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RpcError, RpcNoRespondersError, RpcRecordBuilder, RpcRemoteError } from '../../../lib/index.js';
+import {
+  RpcConnectionError,
+  RpcError,
+  RpcNoRespondersError,
+  RpcRecordBuilder,
+  RpcRemoteError,
+} from '../../../lib/index.js';
 import {
   DeadLetterHeaders,
+  JetStreamTopologyError,
   NatsJetStreamRpcContext,
   NatsRpcClient,
   NatsRpcServer,
@@ -175,10 +182,16 @@ describe('NATS transport in JetStream mode', () => {
   });
 
   it('sends each reply to a durable reply subject that an @EventPattern handler reads from the stream', async () => {
-    const record = new RpcRecordBuilder([2, 5]).setReplyTo(`${prefix}.replies`).build();
+    const record = new RpcRecordBuilder([2, 5])
+      .setReplyTo(`${prefix}.replies`)
+      .setExtras({ correlationId: 'job-42' })
+      .build();
     await lastValueFrom(client.emit(`${prefix}.sum.later`, record), { defaultValue: undefined });
     await log.until('replies');
-    expect(log.seen.find((e) => e.pattern === 'replies')?.data).toMatchObject({ value: 7 });
+    expect(log.seen.find((e) => e.pattern === 'replies')?.data).toEqual({
+      value: 7,
+      correlationId: 'job-42',
+    });
     const streamed = new RpcRecordBuilder([1, 2, 3]).setReplyTo(`${prefix}.replies`).build();
     await lastValueFrom(client.emit(`${prefix}.stream`, streamed), { defaultValue: undefined });
     await log.until('replies', 4);
@@ -266,5 +279,82 @@ describe('NATS transport in JetStream mode', () => {
       expect(m.string()).toBe('42');
       expect(m.headers?.get('correlation_id')).toBe('raw-1');
     }
+  });
+
+  describe('topology', () => {
+    /** Starts the worker module with these JetStream options; resolves with the listen() error, if any. */
+    async function listenWith(options: JetStreamServerOptions, module = workerModule()): Promise<unknown> {
+      const app = await NestFactory.createMicroservice(module, {
+        strategy: new NatsRpcServer({ servers: NATS_URL, jetstream: options }),
+        logger: false,
+      });
+      return app.listen().then(
+        () => app.close(),
+        async (err: unknown) => {
+          await app.close();
+          return err;
+        },
+      );
+    }
+
+    it('fails listen() with a topology error when createStream is false and the stream is missing', async () => {
+      const missing = `MISSING_${prefix}`;
+      const err = (await listenWith({
+        ...jetstream,
+        stream: missing,
+        createStream: false,
+      })) as RpcConnectionError;
+      expect(err).toBeInstanceOf(RpcConnectionError);
+      expect(err.cause).toBeInstanceOf(JetStreamTopologyError);
+      expect(err.cause).toMatchObject({ code: 'RPC_TOPOLOGY', kind: 'stream', entity: missing });
+      expect(err.message).toContain(`JetStream stream "${missing}" does not exist`);
+    });
+
+    it('fails listen() when createStream is false and the stream does not capture a handler subject', async () => {
+      const narrow = `NARROW_${prefix}`;
+      await jsm.streams.add({
+        name: narrow,
+        subjects: [`${prefix}-narrow.only`],
+        storage: 'memory' as never,
+      });
+      try {
+        const err = (await listenWith({
+          ...jetstream,
+          stream: narrow,
+          createStream: false,
+        })) as RpcConnectionError;
+        expect(err.cause).toMatchObject({ code: 'RPC_TOPOLOGY', kind: 'stream', entity: narrow });
+        expect(err.message).toContain(`does not capture "${prefix}.poison"`);
+      } finally {
+        await jsm.streams.delete(narrow);
+      }
+    });
+
+    it('refuses a durable consumer of that name with another filter subject', async () => {
+      @Controller()
+      class RogueHandler {
+        @MessagePattern(`${prefix}-rogue.job`)
+        job() {
+          return 'job';
+        }
+      }
+      @Module({ controllers: [RogueHandler] })
+      class RogueModule {}
+      const rogue = `ROGUE_${prefix}`;
+      const durable = `${prefix}_${prefix}-rogue_job`;
+      await jsm.streams.add({ name: rogue, subjects: [`${prefix}-rogue.>`], storage: 'memory' as never });
+      try {
+        await jsm.consumers.add(rogue, {
+          durable_name: durable,
+          filter_subject: `${prefix}-rogue.other`,
+          ack_policy: 'explicit' as never,
+        });
+        const err = (await listenWith({ ...jetstream, stream: rogue }, RogueModule)) as RpcConnectionError;
+        expect(err.cause).toMatchObject({ code: 'RPC_TOPOLOGY', kind: 'consumer', entity: durable });
+        expect(err.message).toContain(`filters "${prefix}-rogue.other", not "${prefix}-rogue.job"`);
+      } finally {
+        await jsm.streams.delete(rogue);
+      }
+    });
   });
 });
