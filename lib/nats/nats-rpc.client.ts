@@ -2,7 +2,9 @@ import { connect, createInbox, type Msg, type NatsConnection } from '@nats-io/tr
 import { RpcConnectionError, RpcNoRespondersError, RpcStreamCapturedError } from '../core/errors.js';
 import { type ActiveRequest, type OutboundRequest, RpcClient } from '../core/rpc-client.js';
 import { Headers, type OutboundMessage } from '../core/wire.js';
-import { readHeaders, writeHeaders } from './nats-headers.js';
+import { readHeaders, writeEnvelopeHeaders, writeHeaders } from './nats-headers.js';
+import { encodeNestRequest, readNestReply } from '../core/nest-envelope.js';
+import { DEFAULT_PROTOCOL } from '../core/options.js';
 import { publish } from './nats-publish.js';
 import { streamAckOf } from './nats-stream-ack.js';
 import { natsConnectionOptions, type NatsRpcClientOptions } from './nats-rpc.options.js';
@@ -16,9 +18,12 @@ import { watchStatus } from './nats-status.js';
 export class NatsRpcClient extends RpcClient<NatsRpcClientOptions> {
   private nc?: NatsConnection;
   private inbox = '';
+  /** `protocol: 'nest'`: requests, events and replies in the envelope of Nest's `ServerNats`. */
+  private readonly nest: boolean;
 
   constructor(options: NatsRpcClientOptions = {}) {
     super(options);
+    this.nest = (options.protocol ?? DEFAULT_PROTOCOL) === 'nest';
   }
 
   unwrap<T = NatsConnection>(): T {
@@ -72,6 +77,16 @@ export class NatsRpcClient extends RpcClient<NatsRpcClientOptions> {
   protected publishRequest(request: OutboundRequest, entry: ActiveRequest): void {
     const nc = this.nc;
     if (!nc) throw new RpcConnectionError('The connection is closed');
+    if (this.nest)
+      return publish(
+        nc,
+        request.destination,
+        encodeNestRequest(request.destination, request, entry.correlationId),
+        {
+          reply: `${this.inbox}.${entry.correlationId}`,
+          headers: writeEnvelopeHeaders(request.headers),
+        },
+      );
     publish(nc, request.destination, request.body, {
       reply: `${this.inbox}.${entry.correlationId}`,
       headers: writeHeaders(request.headers, request.contentType),
@@ -81,6 +96,10 @@ export class NatsRpcClient extends RpcClient<NatsRpcClientOptions> {
   protected async publishEvent(event: OutboundRequest): Promise<void> {
     const nc = this.nc;
     if (!nc) throw new RpcConnectionError('The connection is closed');
+    if (this.nest)
+      return publish(nc, event.destination, encodeNestRequest(event.destination, event), {
+        headers: writeEnvelopeHeaders(event.headers),
+      });
     publish(nc, event.destination, event.body, {
       ...(event.replyTo ? { reply: event.replyTo } : {}),
       headers: writeHeaders(event.headers, event.contentType),
@@ -108,6 +127,12 @@ export class NatsRpcClient extends RpcClient<NatsRpcClientOptions> {
         correlationId,
         (entry) => new RpcStreamCapturedError(entry.pattern, ack.stream, ack.error),
       );
+    }
+    if (this.nest) {
+      const { id, reply } = readNestReply(msg.data);
+      // Nest's own client ignores a reply whose envelope names another request.
+      if (id !== undefined && id !== null && id !== correlationId) return;
+      return this.handleReply(correlationId, reply);
     }
     const headers = readHeaders(hdrs);
     this.handleReply(correlationId, { body: msg.data, headers, contentType: headers[Headers.contentType] });

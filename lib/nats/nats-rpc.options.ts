@@ -39,6 +39,8 @@ export function natsConnectionOptions(
     closeTimeout: _closeTimeout,
     replyTo: _replyTo,
     deadlineGrace: _deadlineGrace,
+    nestCompat: _nestCompat,
+    protocol: _protocol,
     ...connection
   } = options as NatsRpcServerOptions & NatsRpcClientOptions;
   return {
