@@ -24,7 +24,16 @@ export interface RpcClientOptions {
    * failing with `RpcStreamRestartedError`. Default `false`; `RpcRecordBuilder.restartStream()` per call.
    */
   restartStreams?: boolean;
+  /**
+   * The wire format of requests and events: `native` (ours, `docs/wire-protocol.md`) or `nest`, the
+   * envelope of Nest's built-in transport for this broker, to call an unchanged Nest built-in server.
+   * Timeouts, typed errors and no-responders apply either way. Default `DEFAULT_PROTOCOL`.
+   */
+  protocol?: RpcProtocol;
 }
+
+/** `native`: our wire format; `nest`: Nest's built-in transport's. */
+export type RpcProtocol = 'native' | 'nest';
 
 /** Options every server shares, whatever the broker. */
 export interface RpcServerOptions {
@@ -60,6 +69,11 @@ export interface RpcServerOptions {
    * Default `DEFAULT_MAX_STREAM_DURATION` (1 h).
    */
   maxStreamDuration?: number;
+  /**
+   * Also answer callers using Nest's built-in client for this broker (`ClientNats`, `ClientRMQ`), in
+   * their envelope; `false` reads every message as our wire format. Default `DEFAULT_NEST_COMPAT`.
+   */
+  nestCompat?: boolean;
 }
 
 export const DEFAULT_TIMEOUT = 30_000; // thirty seconds
@@ -67,6 +81,8 @@ export const DEFAULT_MAX_CONCURRENCY = 100; // handlers at once per server
 export const DEFAULT_MAX_QUEUED = 1_000; // requests waiting for a handler slot per server
 export const DEFAULT_CLOSE_TIMEOUT = 10_000; // ten seconds
 export const DEFAULT_MAX_STREAM_DURATION = 3_600_000; // one hour
+export const DEFAULT_PROTOCOL: RpcProtocol = 'native';
+export const DEFAULT_NEST_COMPAT = true; // unchanged Nest built-in callers are answered next to ours
 export const DEFAULT_DEADLINE_GRACE = 1_000; // one second of clock skew between caller and server
 
 /** The longest delay Node's timers honour (about 24.8 days); longer ones would fire at once. */

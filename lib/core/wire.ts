@@ -51,6 +51,8 @@ export interface InboundMessage {
    * request (a redelivery), different responders are fan-out. Default: the server instance.
    */
   responder?: string;
+  /** `nest`: it came in Nest's built-in envelope (`nest-envelope.ts`), and its replies go back in it. */
+  envelope?: 'nest';
 }
 
 /** A message the core asks an adapter to publish: a request, an event, or a reply. */

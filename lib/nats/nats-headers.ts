@@ -17,3 +17,14 @@ export function writeHeaders(map: HeaderMap, contentType: string, correlationId?
   if (correlationId !== undefined) hdrs.set(Headers.correlationId, correlationId);
   return hdrs;
 }
+
+/** Headers without a content type, as Nest's built-in client sends them (none: `undefined`). */
+export function writeEnvelopeHeaders(map: HeaderMap): MsgHdrs | undefined {
+  const hdrs = natsHeaders();
+  let any = false;
+  for (const key in map) {
+    hdrs.set(key, map[key]!);
+    any = true;
+  }
+  return any ? hdrs : undefined;
+}

@@ -4,7 +4,9 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { RpcConnectionError, RpcNoRespondersError, RpcStreamCapturedError } from '../core/errors.js';
 import { type ActiveRequest, type OutboundRequest, RpcClient } from '../core/rpc-client.js';
 import { Headers, type OutboundMessage } from '../core/wire.js';
-import { readHeaders, writeHeaders } from './nats-headers.js';
+import { readHeaders, writeEnvelopeHeaders, writeHeaders } from './nats-headers.js';
+import { encodeNestRequest, readNestReply } from '../core/nest-envelope.js';
+import { DEFAULT_PROTOCOL } from '../core/options.js';
 import { publish } from './nats-publish.js';
 import { natsRefusal } from './nats-refusal.js';
 import { streamAckOf } from './nats-stream-ack.js';
@@ -29,10 +31,17 @@ export class NatsRpcClient extends RpcClient<NatsRpcClientOptions> {
   private inbox = '';
   private readonly jetstream?: ResolvedJetStreamClientOptions;
   private js?: JetStreamClient;
+  /** `protocol: 'nest'`: requests, events and replies in the envelope of Nest's `ServerNats`. */
+  private readonly nest: boolean;
 
   constructor(options: NatsRpcClientOptions = {}) {
     super(options);
     this.jetstream = resolveJetStreamClientOptions(options.jetstream);
+    this.nest = (options.protocol ?? DEFAULT_PROTOCOL) === 'nest';
+    if (this.nest && this.jetstream)
+      throw new TypeError(
+        "NatsRpcClient: protocol 'nest' and jetstream exclude each other (Nest's ServerNats reads core subjects only)",
+      );
   }
 
   unwrap<T = NatsConnection>(): T {
@@ -99,6 +108,16 @@ export class NatsRpcClient extends RpcClient<NatsRpcClientOptions> {
       headers.set(Headers.replyTo, reply);
       return this.toStream(this.js, nc, request.destination, request.body, headers);
     }
+    if (this.nest)
+      return publish(
+        nc,
+        request.destination,
+        encodeNestRequest(request.destination, request, entry.correlationId),
+        {
+          reply,
+          headers: writeEnvelopeHeaders(request.headers),
+        },
+      );
     publish(nc, request.destination, request.body, {
       reply,
       headers: writeHeaders(request.headers, request.contentType),
@@ -115,6 +134,10 @@ export class NatsRpcClient extends RpcClient<NatsRpcClientOptions> {
       if (event.replyTo) headers.set(Headers.replyTo, event.replyTo);
       return this.toStream(this.js, nc, event.destination, event.body, headers);
     }
+    if (this.nest)
+      return publish(nc, event.destination, encodeNestRequest(event.destination, event), {
+        headers: writeEnvelopeHeaders(event.headers),
+      });
     publish(nc, event.destination, event.body, {
       ...(event.replyTo ? { reply: event.replyTo } : {}),
       headers: writeHeaders(event.headers, event.contentType),
@@ -152,6 +175,12 @@ export class NatsRpcClient extends RpcClient<NatsRpcClientOptions> {
         correlationId,
         (entry) => new RpcStreamCapturedError(entry.pattern, ack.stream, ack.error),
       );
+    }
+    if (this.nest) {
+      const { id, reply } = readNestReply(msg.data);
+      // Nest's own client ignores a reply whose envelope names another request.
+      if (id !== undefined && id !== null && id !== correlationId) return;
+      return this.handleReply(correlationId, reply);
     }
     const headers = readHeaders(hdrs);
     this.handleReply(correlationId, { body: msg.data, headers, contentType: headers[Headers.contentType] });

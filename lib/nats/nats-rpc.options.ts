@@ -51,6 +51,8 @@ export function natsConnectionOptions(
     replyTo: _replyTo,
     deadlineGrace: _deadlineGrace,
     jetstream: _jetstream,
+    nestCompat: _nestCompat,
+    protocol: _protocol,
     ...connection
   } = options as NatsRpcServerOptions & NatsRpcClientOptions;
   return {

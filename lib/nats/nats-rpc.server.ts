@@ -39,6 +39,8 @@ import { NatsRpcContext } from './nats-rpc.context.js';
 import { DEFAULT_NATS_QUEUE, natsConnectionOptions, type NatsRpcServerOptions } from './nats-rpc.options.js';
 import { watchStatus } from './nats-status.js';
 import { subjectMatches } from '../core/subjects.js';
+import { encodeNestReply, nestRequestPayload, readNestRequest } from '../core/nest-envelope.js';
+import { DEFAULT_NEST_COMPAT } from '../core/options.js';
 
 /**
  * NATS transport server: one subscription per handler (wildcards allowed), in a queue group
@@ -170,6 +172,8 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
   protected publishReply(reply: OutboundMessage, request: InboundMessage): void {
     const nc = this.nc;
     if (!nc) throw new Error('The connection is closed');
+    if (request.envelope === 'nest')
+      return publish(nc, reply.destination, encodeNestReply(reply, request.correlationId), {});
     publish(nc, reply.destination, reply.body, {
       headers: writeHeaders(
         reply.headers,
@@ -186,6 +190,24 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
 
   private onMessage(route: Route, msg: Msg, responder: string): Promise<unknown> {
     const headers = readHeaders(msg.headers);
+    const nest =
+      (this.options.nestCompat ?? DEFAULT_NEST_COMPAT) ? readNestRequest(msg.data, headers) : undefined;
+    if (nest) {
+      // Nest's ClientNats: the envelope's id is the correlation id; without one it is an event.
+      const { body, contentType } = nestRequestPayload(nest);
+      const message: InboundMessage = {
+        destination: msg.subject,
+        pattern: route.pattern,
+        body,
+        headers,
+        contentType,
+        correlationId: nest.id,
+        replyTo: nest.id !== undefined && msg.reply ? msg.reply : undefined,
+        responder,
+        envelope: 'nest',
+      };
+      return this.dispatchOrRefuse(message, new NatsRpcContext([message, msg]));
+    }
     const message: InboundMessage = {
       destination: msg.subject,
       pattern: route.pattern,
