@@ -38,6 +38,8 @@ export const CLIENT_COUNTERS = [
   'streamCancelsSent',
   /** Requests that timed out or were unsubscribed while waiting for a blocked connection (RabbitMQ); never published. */
   'requestsDroppedUnsent',
+  /** Times the connection was lost and the broker client began reconnecting (status `reconnecting`). */
+  'reconnects',
 ] as const;
 export type ClientCounter = (typeof CLIENT_COUNTERS)[number];
 
@@ -69,5 +71,7 @@ export const SERVER_COUNTERS = [
   'refusedAtClose',
   /** Replies dropped before publishing because their reply address cannot exist (Kafka: no such topic or partition). */
   'repliesUndeliverable',
+  /** Times the connection was lost and the broker client began reconnecting (status `reconnecting`). */
+  'reconnects',
 ] as const;
 export type ServerCounter = (typeof SERVER_COUNTERS)[number];

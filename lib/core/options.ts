@@ -1,5 +1,6 @@
 import type { DestinationMapper } from './patterns.js';
 import type { ReplyToOptions } from './reply-policy.js';
+import type { TelemetryOptions } from '../telemetry/telemetry-options.js';
 
 /** Turns a payload into what the codec encodes, and back. Nest's serializer interfaces fit. */
 export interface PayloadSerializer {
@@ -24,6 +25,8 @@ export interface RpcClientOptions {
    * failing with `RpcStreamRestartedError`. Default `false`; `RpcRecordBuilder.restartStream()` per call.
    */
   restartStreams?: boolean;
+  /** OpenTelemetry tracing and metrics (`docs/observability.md`). Default `DEFAULT_TELEMETRY`: both on, inert without an SDK. */
+  telemetry?: TelemetryOptions;
 }
 
 /** Options every server shares, whatever the broker. */
@@ -60,6 +63,8 @@ export interface RpcServerOptions {
    * Default `DEFAULT_MAX_STREAM_DURATION` (1 h).
    */
   maxStreamDuration?: number;
+  /** OpenTelemetry tracing and metrics (`docs/observability.md`). Default `DEFAULT_TELEMETRY`: both on, inert without an SDK. */
+  telemetry?: TelemetryOptions;
 }
 
 export const DEFAULT_TIMEOUT = 30_000; // thirty seconds

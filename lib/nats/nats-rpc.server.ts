@@ -14,6 +14,8 @@ import { NatsRpcContext } from './nats-rpc.context.js';
 import { DEFAULT_NATS_QUEUE, natsConnectionOptions, type NatsRpcServerOptions } from './nats-rpc.options.js';
 import { watchStatus } from './nats-status.js';
 import { subjectMatches } from '../core/subjects.js';
+import { ATTR_MESSAGING_CONSUMER_GROUP } from '../telemetry/semconv.js';
+import type { TelemetryAttributes } from '../telemetry/telemetry-options.js';
 
 /**
  * NATS transport server: one subscription per handler (wildcards allowed), in a queue group
@@ -24,9 +26,21 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
   private subscriptions: Subscription[] = [];
   /** The subjects of the request handlers (wildcards included). */
   private requestSubjects: string[] = [];
+  /** Each handler's queue group, by handler key (for telemetry). */
+  private readonly queues = new Map<string, string>();
 
   constructor(options: NatsRpcServerOptions) {
     super(options);
+  }
+
+  protected override messagingSystem(): string {
+    return 'nats';
+  }
+
+  /** The queue group a message was delivered through, as `messaging.consumer.group.name`. */
+  protected override telemetryAttributes(message: InboundMessage): TelemetryAttributes | undefined {
+    const queue = this.queues.get(message.pattern);
+    return queue ? { [ATTR_MESSAGING_CONSUMER_GROUP]: queue } : undefined;
   }
 
   unwrap<T = NatsConnection>(): T {
@@ -53,6 +67,7 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
         // Each subscription is its own delivery target: with `queue: false` every one of them answers.
         const responder = responderId(this.streams.instance, String(index));
         const queue = this.queueOf(route);
+        if (queue) this.queues.set(route.pattern, queue);
         this.subscriptions.push(
           nc.subscribe(route.destination, {
             ...(queue ? { queue } : {}),
