@@ -1,7 +1,8 @@
 // NATS request/reply: raw nats.js, Nest's built-in NATS transport and ours, in one process, on one nats-server.
 // Concurrency curve with a ~100 B JSON payload, then 16 KiB and 256 KiB payloads.
 // Run: npm run bench:nats [-- --quick]   or   npm run bench -- nats   (BENCH_MS per measurement,
-// BENCH_ROUNDS with the median reported: see bench/harness.ts; the broker from scripts/brokers.sh up nats)
+// BENCH_ROUNDS with the median reported: see bench/harness.ts; the broker from scripts/brokers.sh up nats;
+// BENCH_OTEL=sdk with the OpenTelemetry SDK registered: bench/otel-sdk.ts)
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientNats, MessagePattern, Payload, Transport } from '@nestjs/microservices';
@@ -27,6 +28,7 @@ import {
   type Section,
   type Target,
 } from './harness.js';
+import { registerOtelSdkIfAsked } from './otel-sdk.js';
 
 const servers = process.env.NATS_URL ?? BROKERS.NATS_URL;
 
@@ -45,6 +47,7 @@ class EchoController {
 class EchoModule {}
 
 async function main() {
+  const otel = registerOtelSdkIfAsked();
   measureBrokerCpu('nats');
   // raw nats.js: a subscription that echoes, and nc.request()
   const rawServer = await connect({ servers });
@@ -114,7 +117,8 @@ async function main() {
       return throughputTarget(`c=${c}, ${s.title}: ours ≥ 0.9× raw MB/s`, at(s, c, 'raw nats.js'), 0.9);
     }),
   ];
-  await finish({ broker: 'nats', title: 'NATS', sections, targets, notes: [] });
+  const notes = otel === 'sdk' ? ['OpenTelemetry SDK registered (BENCH_OTEL=sdk)'] : [];
+  await finish({ broker: 'nats', title: 'NATS', sections, targets, notes });
 
   await ourClient.close();
   await ourApp.close();

@@ -28,6 +28,16 @@ export class ConcurrencyLimit {
     return this.max + this.maxQueued;
   }
 
+  /** Number of tasks running. */
+  get active(): number {
+    return this.running;
+  }
+
+  /** Number of tasks waiting for a slot. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
   /** Number of tasks running or waiting. */
   get load(): number {
     return this.running + this.waiting.length;

@@ -38,6 +38,8 @@ export const CLIENT_COUNTERS = [
   'streamCancelsSent',
   /** Requests that timed out or were unsubscribed while waiting for a blocked connection (RabbitMQ); never published. */
   'requestsDroppedUnsent',
+  /** Times the connection was lost and the broker client began reconnecting (status `reconnecting`). */
+  'reconnects',
 ] as const;
 export type ClientCounter = (typeof CLIENT_COUNTERS)[number];
 
@@ -73,5 +75,7 @@ export const SERVER_COUNTERS = [
   'messagesRedelivered',
   /** Requests and events dead-lettered (NATS JetStream: past `maxDeliver`, failed on the last delivery, or unhandleable). */
   'requestsDeadLettered',
+  /** Times the connection was lost and the broker client began reconnecting (status `reconnecting`). */
+  'reconnects',
 ] as const;
 export type ServerCounter = (typeof SERVER_COUNTERS)[number];

@@ -1,5 +1,6 @@
 import type { DestinationMapper } from './patterns.js';
 import type { ReplyToOptions } from './reply-policy.js';
+import type { TelemetryOptions } from '../telemetry/telemetry-options.js';
 
 /** Turns a payload into what the codec encodes, and back. Nest's serializer interfaces fit. */
 export interface PayloadSerializer {
@@ -30,6 +31,8 @@ export interface RpcClientOptions {
    * Timeouts, typed errors and no-responders apply either way. Default `DEFAULT_PROTOCOL`.
    */
   protocol?: RpcProtocol;
+  /** OpenTelemetry tracing and metrics (`docs/observability.md`). Default `DEFAULT_TELEMETRY`: both on, inert without an SDK. */
+  telemetry?: TelemetryOptions;
 }
 
 /** `native`: our wire format; `nest`: Nest's built-in transport's. */
@@ -74,6 +77,8 @@ export interface RpcServerOptions {
    * their envelope; `false` reads every message as our wire format. Default `DEFAULT_NEST_COMPAT`.
    */
   nestCompat?: boolean;
+  /** OpenTelemetry tracing and metrics (`docs/observability.md`). Default `DEFAULT_TELEMETRY`: both on, inert without an SDK. */
+  telemetry?: TelemetryOptions;
 }
 
 export const DEFAULT_TIMEOUT = 30_000; // thirty seconds

@@ -24,6 +24,7 @@ import { PendingReplies, type PendingRequest } from './pending-replies.js';
 import { RpcRecord, type RpcRecordOptions } from './record-builder.js';
 import { StreamBinding } from './stream-binding.js';
 import type { RpcEvents, RpcStatus } from './status.js';
+import { ClientTelemetry, type SendTrace } from '../telemetry/client-telemetry.js';
 import { Headers, type InboundReply, type OutboundMessage, RESERVED_HEADERS, userHeaders } from './wire.js';
 
 /** A request or event ready for an adapter to publish. */
@@ -40,6 +41,8 @@ export interface ActiveRequest extends PendingRequest {
   readonly restartStream: boolean;
   /** The responder and attempt the stream is bound to, from its first frame with ids. */
   stream?: StreamBinding;
+  /** Its span and clock while telemetry records (`lib/telemetry/`). */
+  trace?: SendTrace;
 }
 
 const NO_OPTIONS: Readonly<RpcRecordOptions> = Object.freeze({});
@@ -68,11 +71,22 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
   // Correlation ids: a random per-client prefix plus a counter; unique across clients, cheap to make.
   private readonly idPrefix = randomBytes(8).toString('hex');
   private sequence = 0;
+  private readonly telemetry: ClientTelemetry;
 
   constructor(options: TOptions) {
     super();
     checkTimeout('timeout', options?.timeout);
     this.options = { ...options };
+    this.telemetry = new ClientTelemetry(this.options.telemetry, () => this.messagingSystem(), {
+      clientId: this.idPrefix,
+      pending: () => this.pending.size,
+      counters: () => this.counts.snapshot(),
+    });
+  }
+
+  /** `messaging.system` of spans and metrics (`nats`, `rabbitmq`, `kafka`); each adapter names its own. */
+  protected messagingSystem(): string {
+    return 'unknown';
   }
 
   /** Emits `connected`, `disconnected`, `reconnecting` (and `blocked`/`unblocked` on RabbitMQ). */
@@ -86,10 +100,12 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
       // A close still under way owns the adapter's handles: connect only once it is done.
       const closing = this.closing ?? Promise.resolve();
       const attempt = closing
+        .then(() => this.telemetry.load())
         .then(() => this.connectTransport())
         .then(
           () => {
             if (this.connection !== attempt) return;
+            this.telemetry.start();
             this.ready = true;
             this._status$.next('connected');
           },
@@ -111,6 +127,7 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
     this.connection = undefined;
     this.ready = false;
     this.pending.failAll((e) => new RpcConnectionError(`Client closed while "${e.pattern}" was pending`));
+    this.telemetry.stopMetrics();
     const previous = this.closing ?? Promise.resolve();
     const closing = previous.then(async () => {
       if (connection) {
@@ -158,7 +175,10 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
         subscriber: subscriber as Subscriber<unknown>,
         withHeaders: request.options.withReplyHeaders === true,
         restartStream: request.options.restartStream ?? this.options.restartStreams === true,
-        fail: (err) => subscriber.error(err),
+        fail: (err) => {
+          this.endTrace(entry, err);
+          subscriber.error(err);
+        },
       };
       request.correlationId = correlationId;
       stampDeadline(request.headers, entry.timeoutMs);
@@ -172,6 +192,7 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
       return () => {
         this.pending.settle(correlationId);
         if (entry.stream) this.cancelStreams(entry, true);
+        this.endTrace(entry);
       };
     });
   }
@@ -215,14 +236,20 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
     const errorKind = reply.headers[Headers.error];
     if (errorKind !== undefined) {
       this.pending.settle(correlationId);
-      entry.subscriber.error(
-        new RpcRemoteError(entry.pattern, errorKind as RpcRemoteErrorKind, safeDecode(reply), correlationId),
+      const error = new RpcRemoteError(
+        entry.pattern,
+        errorKind as RpcRemoteErrorKind,
+        safeDecode(reply),
+        correlationId,
       );
+      this.endTrace(entry, error);
+      entry.subscriber.error(error);
       return;
     }
     const marker = reply.headers[Headers.stream];
     if (marker === 'end') {
       this.pending.settle(correlationId);
+      this.endTrace(entry);
       entry.subscriber.complete();
       return;
     }
@@ -233,15 +260,22 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
         value = this.options.deserializer.deserialize(value, { headers: reply.headers });
     } catch (err) {
       this.pending.settle(correlationId);
-      entry.subscriber.error(new RpcDecodeError(entry.pattern, correlationId, { cause: err }));
+      const error = new RpcDecodeError(entry.pattern, correlationId, { cause: err });
+      this.endTrace(entry, error);
+      entry.subscriber.error(error);
       return;
     }
     const out = entry.withHeaders ? { data: value, headers: reply.headers } : value;
     if (marker === 'next') {
       this.pending.touch(correlationId);
+      if (entry.trace) this.telemetry.streamValue(entry.trace);
       entry.subscriber.next(out);
     } else {
       this.pending.settle(correlationId);
+      if (entry.trace) {
+        if (entry.stream) this.telemetry.streamValue(entry.trace);
+        this.endTrace(entry);
+      }
       entry.subscriber.next(out);
       entry.subscriber.complete();
     }
@@ -264,11 +298,14 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
         return false;
       case 'fail':
         this.pending.settle(entry.correlationId);
-        entry.subscriber.error(
-          verdict.why === 'restarted'
-            ? new RpcStreamRestartedError(entry.pattern, entry.correlationId)
-            : new RpcStreamGapError(entry.pattern, entry.correlationId, verdict.expected, verdict.received),
-        );
+        {
+          const error =
+            verdict.why === 'restarted'
+              ? new RpcStreamRestartedError(entry.pattern, entry.correlationId)
+              : new RpcStreamGapError(entry.pattern, entry.correlationId, verdict.expected, verdict.received);
+          this.endTrace(entry, error);
+          entry.subscriber.error(error);
+        }
         return false;
     }
   }
@@ -301,6 +338,7 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
   }
 
   protected emitStatus(status: RpcStatus, ...args: unknown[]): void {
+    if (status === 'reconnecting') this.counts.increment('reconnects');
     this._status$.next(status);
     this.events.emit(status, ...args);
   }
@@ -313,6 +351,13 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
 
   private dispatchRequest(entry: ActiveRequest, request: OutboundRequest): void {
     if (this.pending.get(entry.correlationId) !== entry) return; // unsubscribed while connecting
+    // here, not in send(): the API is loaded once connected; the caller's context still is the active one
+    entry.trace = this.telemetry.begin(
+      request.destination,
+      entry.correlationId,
+      request.headers,
+      request.body.length,
+    );
     try {
       const published = this.publishRequest(request, entry);
       if (published)
@@ -320,6 +365,14 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
     } catch (err) {
       this.pending.fail(entry.correlationId, this.toPublishError(err));
     }
+  }
+
+  /** Ends a request's span and records its duration, once. */
+  private endTrace(entry: ActiveRequest, error?: unknown): void {
+    const trace = entry.trace;
+    if (!trace) return;
+    entry.trace = undefined;
+    this.telemetry.end(trace, error);
   }
 
   private buildRequest(pattern: unknown, data: unknown, metadata?: unknown): OutboundRequest {

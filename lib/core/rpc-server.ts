@@ -31,6 +31,8 @@ import type { RpcContext } from './rpc-context.js';
 import { RunningStreams } from './running-streams.js';
 import { describe } from './describe.js';
 import type { RpcEvents, RpcStatus } from './status.js';
+import { ServerTelemetry } from '../telemetry/server-telemetry.js';
+import type { TelemetryAttributes } from '../telemetry/telemetry-options.js';
 import { type HeaderMap, Headers, type InboundMessage, type OutboundMessage, userHeaders } from './wire.js';
 
 /** A registered handler and the destination it listens on. */
@@ -79,6 +81,7 @@ export abstract class RpcServer<
   /** Streams in flight: frame stamps, cancel messages (`streams.cancel`), `maxStreamDuration`. */
   protected readonly streams = new RunningStreams(this.counts);
   private readonly deadlines: DeadlineCheck;
+  private readonly telemetry: ServerTelemetry;
   private readonly work = new ShutdownControl();
   private closing?: Promise<void>;
   private starting?: Promise<void>;
@@ -106,14 +109,38 @@ export abstract class RpcServer<
       (line) => this.logger.warn(line),
       () => this.counts.increment('requestsExpired'),
     );
+    this.telemetry = new ServerTelemetry(this.options.telemetry, () => this.messagingSystem(), {
+      serverId: this.streams.instance,
+      running: () => this.limit.active,
+      queued: () => this.limit.queued,
+      counters: () => this.counts.snapshot(),
+    });
+  }
+
+  /** `messaging.system` of spans and metrics (`nats`, `rabbitmq`, `kafka`); each adapter names its own. */
+  protected messagingSystem(): string {
+    return 'unknown';
+  }
+
+  /**
+   * Broker-specific span attributes of one message (Kafka partition, offset, key and group; RabbitMQ
+   * routing key; NATS queue group), read only while tracing records. Default: none.
+   */
+  protected telemetryAttributes(
+    _message: InboundMessage,
+    _context: TContext,
+  ): TelemetryAttributes | undefined {
+    return undefined;
   }
 
   async listen(callback: (err?: unknown, ...optionalParams: unknown[]) => void): Promise<void> {
     if (this.closing)
       return callback(new RpcConnectionError('The server was closed before it started listening'));
     try {
+      await this.telemetry.load();
       this.starting = this.startTransport(this.routes());
       await this.starting;
+      this.telemetry.start();
       this._status$.next('connected');
     } catch (err) {
       return callback(
@@ -159,6 +186,7 @@ export abstract class RpcServer<
   }
 
   protected emitStatus(status: RpcStatus, ...args: unknown[]): void {
+    if (status === 'reconnecting') this.counts.increment('reconnects');
     this._status$.next(status);
     this.events.emit(status, ...args);
   }
@@ -180,7 +208,11 @@ export abstract class RpcServer<
         () =>
           this.deadlines.passed(message)
             ? Promise.resolve('handled' as const)
-            : this.withProcessingHooks(context, () => this.process(message, context)),
+            : this.telemetry.process(
+                message,
+                () => this.telemetryAttributes(message, context),
+                () => this.withProcessingHooks(context, () => this.process(message, context)),
+              ),
         () => this.turnAway(message, context),
       )
       .catch((err) => {
@@ -281,11 +313,14 @@ export abstract class RpcServer<
   private async process(message: InboundMessage, context: TContext): Promise<DispatchOutcome> {
     const handler = this.messageHandlers.get(message.pattern);
     const expectsReply = message.replyTo !== undefined && handler?.isEventHandler !== true;
-    if (expectsReply && !this.replyPolicy.admits(message, (a, m) => this.isOwnRequestDestination(a, m)))
+    if (expectsReply && !this.replyPolicy.admits(message, (a, m) => this.isOwnRequestDestination(a, m))) {
+      this.telemetry.failed(message, 'reply-address-refused');
       return 'rejected';
+    }
     if (!handler) {
       const text = `There is no handler for "${message.destination}"`;
       if (!expectsReply) {
+        this.telemetry.failed(message, 'no-handler');
         this.logger.warn(text);
         return 'rejected';
       }
@@ -303,6 +338,7 @@ export abstract class RpcServer<
       const text = `Could not decode the message on "${message.destination}"`;
       const detail = `${text}: ${describe(err)}`;
       if (!expectsReply) {
+        this.telemetry.failed(message, 'bad-request');
         this.logger.warn(`${detail}; dropped`);
         return 'rejected';
       }
@@ -351,6 +387,7 @@ export abstract class RpcServer<
       return 'handled';
     } catch (err) {
       this.counts.increment('eventsFailed');
+      this.telemetry.failed(message, 'handler-failed');
       this.logger.error(`Handler for "${message.destination}" failed: ${describe(err)}`);
       return 'failed';
     }
@@ -373,6 +410,7 @@ export abstract class RpcServer<
         value = value.data;
       }
       if (!frame.final) headers[Headers.stream] = 'next';
+      this.telemetry.streamValue(message, frame.final);
       try {
         const { body, contentType } = encode(
           this.options.serializer ? this.options.serializer.serialize(value) : value,
@@ -393,6 +431,7 @@ export abstract class RpcServer<
     kind: RpcRemoteErrorKind,
     payload: unknown,
   ) {
+    this.telemetry.failed(message, kind);
     if (message.headers[Headers.replyMode] === 'event')
       return this.dropElsewhereError(message, kind, payload);
     let encoded;
@@ -491,6 +530,7 @@ export abstract class RpcServer<
     }
     await this.work.refused();
     await this.closeTransport();
+    this.telemetry.stopMetrics();
     this._status$.next('disconnected');
   }
 

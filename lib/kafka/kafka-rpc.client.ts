@@ -68,6 +68,10 @@ export class KafkaRpcClient extends RpcClient<KafkaRpcClientOptions> {
     );
   }
 
+  protected override messagingSystem(): string {
+    return 'kafka';
+  }
+
   unwrap<T = KafkaClientHandles>(): T {
     const { producing, consumer } = this;
     if (!producing || !consumer) {

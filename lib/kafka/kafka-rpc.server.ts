@@ -34,6 +34,13 @@ import { checkKafkaDriver, createKafkaDriver } from './driver/create-driver.js';
 import { PartitionWindow } from './partition-window.js';
 import { failedEventRecord } from './kafka-event-policy.js';
 import { ReplyTopics, type TopicLookupResult } from './reply-topics.js';
+import {
+  ATTR_MESSAGING_CONSUMER_GROUP,
+  ATTR_MESSAGING_KAFKA_KEY,
+  ATTR_MESSAGING_KAFKA_OFFSET,
+  ATTR_MESSAGING_PARTITION_ID,
+} from '../telemetry/semconv.js';
+import type { TelemetryAttributes } from '../telemetry/telemetry-options.js';
 
 const EMPTY = new Uint8Array(0);
 const COMMIT_RETRY_MS = 250;
@@ -108,6 +115,24 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     this.maxInFlight =
       options.maxInFlightPerPartition ??
       DEFAULT_KAFKA_IN_FLIGHT_FACTOR * (options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY);
+  }
+
+  protected override messagingSystem(): string {
+    return 'kafka';
+  }
+
+  protected override telemetryAttributes(
+    _message: InboundMessage,
+    context: KafkaRpcContext,
+  ): TelemetryAttributes {
+    const attributes: TelemetryAttributes = {
+      [ATTR_MESSAGING_CONSUMER_GROUP]: this.groupId,
+      [ATTR_MESSAGING_PARTITION_ID]: String(context.getPartition()),
+      [ATTR_MESSAGING_KAFKA_OFFSET]: Number(context.getOffset()),
+    };
+    const key = context.getKey();
+    if (key) attributes[ATTR_MESSAGING_KAFKA_KEY] = key.toString('utf8');
+    return attributes;
   }
 
   unwrap<T = KafkaServerHandles>(): T {

@@ -44,6 +44,10 @@ export class NatsRpcClient extends RpcClient<NatsRpcClientOptions> {
       );
   }
 
+  protected override messagingSystem(): string {
+    return 'nats';
+  }
+
   unwrap<T = NatsConnection>(): T {
     if (!this.nc) throw new Error('Not initialized. Please call the "connect" method first.');
     return this.nc as T;

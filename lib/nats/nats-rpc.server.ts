@@ -41,6 +41,8 @@ import { watchStatus } from './nats-status.js';
 import { subjectMatches } from '../core/subjects.js';
 import { encodeNestReply, nestRequestPayload, readNestRequest } from '../core/nest-envelope.js';
 import { DEFAULT_NEST_COMPAT } from '../core/options.js';
+import { ATTR_MESSAGING_CONSUMER_GROUP } from '../telemetry/semconv.js';
+import type { TelemetryAttributes } from '../telemetry/telemetry-options.js';
 
 /**
  * NATS transport server: one subscription per handler (wildcards allowed), in a queue group
@@ -57,10 +59,22 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
   private intake?: JetStreamIntake;
   /** Dead letters under way (acks and naks are plain publishes): closing waits for them before it drains. */
   private readonly settling = new Set<Promise<void>>();
+  /** Each handler's queue group, by handler key (for telemetry). */
+  private readonly queues = new Map<string, string>();
 
   constructor(options: NatsRpcServerOptions) {
     super(options);
     this.jetstream = resolveJetStreamServerOptions(options?.jetstream);
+  }
+
+  protected override messagingSystem(): string {
+    return 'nats';
+  }
+
+  /** The queue group a message was delivered through, as `messaging.consumer.group.name`. */
+  protected override telemetryAttributes(message: InboundMessage): TelemetryAttributes | undefined {
+    const queue = this.queues.get(message.pattern);
+    return queue ? { [ATTR_MESSAGING_CONSUMER_GROUP]: queue } : undefined;
   }
 
   unwrap<T = NatsConnection>(): T {
@@ -91,6 +105,7 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
         // Each subscription is its own delivery target: with `queue: false` every one of them answers.
         const responder = responderId(this.streams.instance, String(index));
         const queue = this.queueOf(route);
+        if (queue) this.queues.set(route.pattern, queue);
         this.subscriptions.push(
           nc.subscribe(route.destination, {
             ...(queue ? { queue } : {}),

@@ -55,6 +55,10 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_RABBIT_MAX_MESSAGE_SIZE;
   }
 
+  protected override messagingSystem(): string {
+    return 'rabbitmq';
+  }
+
   /** The amqplib connection (a `RecoveringChannelModel` unless `reconnect: false`). */
   unwrap<T = RecoveringChannelModel | ChannelModel>(): T {
     if (!this.session.link?.raw) throw new Error('Not initialized. Please call the "connect" method first.');

@@ -20,6 +20,8 @@ import {
 } from './rabbit-rpc.options.js';
 import { declareTopology, hasDeadLetterExchange, RoutingTable } from './rabbit-topology.js';
 import { failedEventAction, isQuorum } from './rabbit-event-policy.js';
+import { ATTR_MESSAGING_RABBITMQ_ROUTING_KEY } from '../telemetry/semconv.js';
+import type { TelemetryAttributes } from '../telemetry/telemetry-options.js';
 
 /** A queue this server consumes, and how its messages find their handler. */
 interface ConsumedQueue {
@@ -72,6 +74,17 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
     }
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_RABBIT_MAX_MESSAGE_SIZE;
     this.noAck = options.noAck === true;
+  }
+
+  protected override messagingSystem(): string {
+    return 'rabbitmq';
+  }
+
+  protected override telemetryAttributes(
+    _message: InboundMessage,
+    context: RabbitRpcContext,
+  ): TelemetryAttributes {
+    return { [ATTR_MESSAGING_RABBITMQ_ROUTING_KEY]: context.getRoutingKey() };
   }
 
   /** The amqplib connection (a `RecoveringChannelModel` unless `reconnect: false`). */

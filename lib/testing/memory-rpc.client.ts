@@ -17,6 +17,10 @@ export class MemoryRpcClient extends RpcClient<MemoryRpcClientOptions> {
     super(options);
   }
 
+  protected override messagingSystem(): string {
+    return 'memory';
+  }
+
   unwrap<T = MemoryBroker>(): T {
     if (!this.broker) throw new Error('Not initialized. Please call the "connect" method first.');
     return this.broker as T;

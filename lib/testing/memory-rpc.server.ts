@@ -22,6 +22,10 @@ export class MemoryRpcServer extends RpcServer<MemoryRpcServerOptions, MemoryRpc
     super(options);
   }
 
+  protected override messagingSystem(): string {
+    return 'memory';
+  }
+
   unwrap<T = MemoryBroker>(): T {
     if (!this.broker)
       throw new Error('Not initialized. Please call the "listen"/"startAllMicroservices" method first.');
