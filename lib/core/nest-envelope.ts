@@ -38,9 +38,8 @@ const EMPTY = new Uint8Array(0);
  * clients always set one, Nest's never do), its body is a JSON object with a `pattern` key, its other
  * keys are only `data` and `id`, and `id`, when present, is a string. Anything else is `undefined`.
  */
-export function readNestRequest(body: Uint8Array, headers: HeaderMap): NestRequest | undefined {
-  if (headers[Headers.contentType] !== undefined || body.length < 2 || body[0] !== OPEN_BRACE)
-    return undefined;
+export function readNestRequest(body: Uint8Array, contentType: string | undefined): NestRequest | undefined {
+  if (contentType !== undefined || body.length < 2 || body[0] !== OPEN_BRACE) return undefined;
   let value: unknown;
   try {
     value = JSON.parse(toBuffer(body).toString('utf8'));
@@ -65,7 +64,7 @@ export function encodeNestRequest(
   pattern: string,
   payload: { body: Uint8Array; contentType: string },
   id?: string,
-): Uint8Array {
+): Buffer {
   const data = decode(payload.body, payload.contentType);
   const envelope: NestRequest = id === undefined ? { pattern, data } : { pattern, data, id };
   return Buffer.from(JSON.stringify(envelope), 'utf8');
@@ -77,7 +76,7 @@ export function encodeNestRequest(
  * `{ id, isDisposed: true }`, an error `{ id, err, isDisposed: true }` (the `RpcException` payload, as
  * Nest's exception filter makes it), no handler `{ id, status: 'error', err: NEST_NO_HANDLER }`.
  */
-export function encodeNestReply(reply: OutboundMessage, id: string | undefined): Uint8Array {
+export function encodeNestReply(reply: OutboundMessage, id: string | undefined): Buffer {
   const kind = reply.headers[Headers.error];
   let envelope: NestReply;
   if (kind === 'no-handler') envelope = { id, status: 'error', err: NEST_NO_HANDLER };

@@ -206,7 +206,9 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
   private onMessage(route: Route, msg: Msg, responder: string): Promise<unknown> {
     const headers = readHeaders(msg.headers);
     const nest =
-      (this.options.nestCompat ?? DEFAULT_NEST_COMPAT) ? readNestRequest(msg.data, headers) : undefined;
+      (this.options.nestCompat ?? DEFAULT_NEST_COMPAT)
+        ? readNestRequest(msg.data, headers[Headers.contentType])
+        : undefined;
     if (nest) {
       // Nest's ClientNats: the envelope's id is the correlation id; without one it is an event.
       const { body, contentType } = nestRequestPayload(nest);

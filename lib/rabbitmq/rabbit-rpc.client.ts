@@ -13,7 +13,8 @@ import {
   RpcNotConfirmedError,
   RpcPayloadTooLargeError,
 } from '../core/errors.js';
-import { DEFAULT_TIMEOUT } from '../core/options.js';
+import { DEFAULT_PROTOCOL, DEFAULT_TIMEOUT } from '../core/options.js';
+import { encodeNestRequest, readNestReply } from '../core/nest-envelope.js';
 import { afterAtLeast, monotonicNow } from '../core/clock.js';
 import { toBuffer } from '../core/bytes.js';
 import { checkPositiveInt } from '../core/integer-checks.js';
@@ -48,11 +49,22 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
   private eventChannel?: ConfirmChannel;
   /** Events published and not confirmed yet: `close()` waits for them before closing the channel. */
   private readonly unconfirmed = new Set<Promise<void>>();
+  /** `protocol: 'nest'`: the Nest `ServerRMQ`'s queue every request and event goes to, in its envelope. */
+  private readonly nestQueue?: string;
   constructor(options: RabbitRpcClientOptions = {}) {
     super(options);
     checkPositiveInt('maxMessageSize', options.maxMessageSize);
     this.exchange = resolveExchange(options.exchange);
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_RABBIT_MAX_MESSAGE_SIZE;
+    if ((options.protocol ?? DEFAULT_PROTOCOL) === 'nest') {
+      if (!options.nestQueue)
+        throw new TypeError(
+          "RabbitRpcClient: protocol 'nest' needs `nestQueue`, the queue the Nest ServerRMQ consumes",
+        );
+      if (this.exchange)
+        throw new TypeError("RabbitRpcClient: protocol 'nest' publishes to `nestQueue`; drop `exchange`");
+      this.nestQueue = options.nestQueue;
+    }
   }
 
   protected override messagingSystem(): string {
@@ -145,16 +157,19 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
     if (!this.session.channel || !ch)
       throw new RpcConnectionError('Not connected to RabbitMQ (the connection is being recovered)');
     const options: Options.Publish = {
-      contentType: event.contentType,
+      ...(this.nestQueue ? {} : { contentType: event.contentType }),
       headers: event.headers,
       mandatory: true,
       persistent: this.options.persistent === true,
     };
     if (event.replyTo !== undefined) options.replyTo = event.replyTo;
     const pattern = event.destination;
+    const [routingKey, body] = this.nestQueue
+      ? [this.nestQueue, encodeNestRequest(pattern, event)]
+      : [pattern, toBuffer(event.body)];
     return new Promise<void>((resolve, reject) => {
       let cancel: (() => void) | undefined;
-      const ok = ch.publish(this.exchange?.name ?? '', pattern, toBuffer(event.body), options, (err) => {
+      const ok = ch.publish(this.exchange?.name ?? '', routingKey, body, options, (err) => {
         cancel?.();
         if (!err) return resolve();
         reject(
@@ -200,7 +215,7 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
     const options: Options.Publish = {
       correlationId: entry.correlationId,
       replyTo: this.replyTo,
-      contentType: request.contentType,
+      ...(this.nestQueue ? {} : { contentType: request.contentType }),
       headers: request.headers,
       mandatory: true,
       persistent: this.options.persistent === true,
@@ -210,8 +225,15 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
       if (left <= 0) return; // its timeout fires now; nobody would read the reply
       options.expiration = String(left);
     }
-    if (!ch.publish(this.exchange?.name ?? '', request.destination, toBuffer(request.body), options))
-      this.session.gate.fill();
+    const sent = this.nestQueue
+      ? ch.publish(
+          '',
+          this.nestQueue,
+          encodeNestRequest(request.destination, request, entry.correlationId),
+          options,
+        )
+      : ch.publish(this.exchange?.name ?? '', request.destination, toBuffer(request.body), options);
+    if (!sent) this.session.gate.fill();
   }
 
   /**
@@ -305,6 +327,12 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
     }
     const correlationId = shortString(msg.properties.correlationId);
     if (correlationId === undefined) return;
+    if (this.nestQueue) {
+      const { id, reply } = readNestReply(msg.content);
+      // Nest's own client ignores a reply whose envelope names another request.
+      if (id !== undefined && id !== null && id !== correlationId) return;
+      return this.handleReply(correlationId, reply);
+    }
     this.handleReply(correlationId, {
       body: msg.content,
       headers: readHeaders(msg.properties.headers),

@@ -113,7 +113,18 @@ export interface RabbitRpcServerOptions extends RpcServerOptions, RabbitConnecti
   exchange?: string | RabbitExchangeOptions;
   /** The service queue of the exchange topology. Required with `exchange`. */
   serviceQueue?: string;
+  /**
+   * Queues unchanged Nest `ClientRMQ` callers publish to (their `queue` option): consumed beside ours,
+   * each message routed by its envelope's `pattern`, as Nest's `ServerRMQ` does. Needs `nestCompat`.
+   * Default: none.
+   */
+  nestQueues?: string | string[];
+  /** How the `nestQueues` are declared. Default `DEFAULT_NEST_QUEUE_OPTIONS` (durable, as Nest declares them). */
+  nestQueueOptions?: RabbitQueueOptions;
 }
+
+/** Nest's `ServerRMQ` and `ClientRMQ` declare their queue with amqplib's defaults: durable. */
+export const DEFAULT_NEST_QUEUE_OPTIONS: Readonly<RabbitQueueOptions> = Object.freeze({ durable: true });
 
 export interface RabbitRpcClientOptions extends RpcClientOptions, RabbitConnectionOptions {
   /** Exchange requests and events are published to, with the pattern as routing key. Default `''` (the default exchange). */
@@ -125,6 +136,11 @@ export interface RabbitRpcClientOptions extends RpcClientOptions, RabbitConnecti
   replyQueue?: string;
   /** Publish requests and events as persistent (delivery mode 2). Default false. */
   persistent?: boolean;
+  /**
+   * With `protocol: 'nest'`: the queue the Nest `ServerRMQ` consumes (its `queue` option); every
+   * request and event goes there, the pattern in the envelope. Required with `protocol: 'nest'`.
+   */
+  nestQueue?: string;
 }
 
 export interface ResolvedExchange {

@@ -13,6 +13,7 @@ import {
   DEFAULT_RABBIT_MAX_MESSAGE_SIZE,
   DEFAULT_RABBIT_PREFETCH,
   DEFAULT_RABBIT_EVENT_RETRIES,
+  DEFAULT_NEST_QUEUE_OPTIONS,
   type RabbitQueueOptions,
   type RabbitRpcServerOptions,
   resolveExchange,
@@ -22,6 +23,13 @@ import { declareTopology, hasDeadLetterExchange, RoutingTable } from './rabbit-t
 import { failedEventAction, isQuorum } from './rabbit-event-policy.js';
 import { ATTR_MESSAGING_RABBITMQ_ROUTING_KEY } from '../telemetry/semconv.js';
 import type { TelemetryAttributes } from '../telemetry/telemetry-options.js';
+import {
+  encodeNestReply,
+  type NestRequest,
+  nestRequestPayload,
+  readNestRequest,
+} from '../core/nest-envelope.js';
+import { DEFAULT_NEST_COMPAT } from '../core/options.js';
 
 /** A queue this server consumes, and how its messages find their handler. */
 interface ConsumedQueue {
@@ -37,6 +45,8 @@ interface ConsumedQueue {
   responder: string;
   /** Counts deliveries (`x-delivery-count`), so failed events can be retried a bounded number of times. */
   quorum: boolean;
+  /** A queue Nest's `ClientRMQ` publishes to (`nestQueues`): requests of every pattern, routed by their envelope. */
+  nest?: true;
 }
 
 /**
@@ -59,6 +69,7 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
   /** Requests in flight per channel: when it closes they are requeued, and their streams stop. */
   private readonly inFlight = new WeakMap<Channel, Set<InboundMessage>>();
   private readonly eventRetries: number;
+  private readonly nestCompat: boolean;
 
   constructor(options: RabbitRpcServerOptions = {}) {
     super(options);
@@ -74,6 +85,9 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
     }
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_RABBIT_MAX_MESSAGE_SIZE;
     this.noAck = options.noAck === true;
+    this.nestCompat = options.nestCompat ?? DEFAULT_NEST_COMPAT;
+    if (!this.nestCompat && options.nestQueues !== undefined && options.nestQueues.length > 0)
+      throw new TypeError('RabbitRpcServer: `nestQueues` needs `nestCompat`, which is false');
   }
 
   protected override messagingSystem(): string {
@@ -132,8 +146,11 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
   }
 
   protected publishReply(reply: OutboundMessage, request: InboundMessage): void | Promise<void> {
-    if (reply.body.length > this.maxMessageSize) {
-      throw new RpcPayloadTooLargeError(reply.destination, reply.body.length, this.maxMessageSize);
+    // Nest's envelope: the body, no content type nor headers, the caller's correlation id (ServerRMQ's reply).
+    const nest = request.envelope === 'nest';
+    const body = nest ? encodeNestReply(reply, request.correlationId) : reply.body;
+    if (body.length > this.maxMessageSize) {
+      throw new RpcPayloadTooLargeError(reply.destination, body.length, this.maxMessageSize);
     }
     // Reply-elsewhere results are events for a pattern: they take the way requests take.
     const exchange = request.headers[Headers.replyMode] === 'event' ? (this.exchange?.name ?? '') : '';
@@ -145,9 +162,9 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
             ? 'Not connected to RabbitMQ; the reply is lost (noAck: the request is not redelivered)'
             : 'Not connected to RabbitMQ; the request stays unacked and will be redelivered',
         );
-      const options: Options.Publish = { contentType: reply.contentType, headers: reply.headers };
+      const options: Options.Publish = nest ? {} : { contentType: reply.contentType, headers: reply.headers };
       if (reply.correlationId !== undefined) options.correlationId = reply.correlationId;
-      if (!ch.publish(exchange, reply.destination, toBuffer(reply.body), options)) this.session.gate.fill();
+      if (!ch.publish(exchange, reply.destination, toBuffer(body), options)) this.session.gate.fill();
     };
     if (this.session.gate.open) return send();
     return this.publishWhenOpen(send);
@@ -165,7 +182,7 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
     const queue = this.queues.find((q) => q.name === address);
     if (!queue) return false;
     // the service queue takes requests whatever their routing key; a pattern's queue, if it is a request handler's
-    return queue.router !== undefined || this.requestPatterns.has(queue.pattern!);
+    return queue.router !== undefined || queue.nest === true || this.requestPatterns.has(queue.pattern!);
   }
 
   private async publishWhenOpen(send: () => void): Promise<void> {
@@ -178,6 +195,26 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
 
   /** The queues to consume: one per destination, or the one service queue of the exchange topology. */
   private plan(routes: Route[]): ConsumedQueue[] {
+    const own = this.planOwn(routes);
+    const names = this.options.nestQueues;
+    const options = this.options.nestQueueOptions ?? DEFAULT_NEST_QUEUE_OPTIONS;
+    for (const name of typeof names === 'string' ? [names] : (names ?? [])) {
+      if (own.some((q) => q.name === name))
+        throw new TypeError(`RabbitRpcServer: nest queue "${name}" is also one of this server's own queues`);
+      own.push({
+        name,
+        options,
+        bindings: [],
+        deadLetter: hasDeadLetterExchange(options),
+        responder: responderId('rabbitmq', name),
+        quorum: isQuorum(options),
+        nest: true,
+      });
+    }
+    return own;
+  }
+
+  private planOwn(routes: Route[]): ConsumedQueue[] {
     const base = this.options.queue ?? {};
     if (this.exchange) {
       const bindings = [...new Set(routes.map((r) => r.destination))];
@@ -276,16 +313,20 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
     }
     const routingKey = msg.fields.routingKey;
     const props = msg.properties;
-    const message: InboundMessage = {
-      destination: routingKey,
-      pattern: queue.pattern ?? queue.router?.patternFor(routingKey) ?? routingKey,
-      body: msg.content,
-      headers: readHeaders(props.headers),
-      contentType: props.contentType || undefined,
-      correlationId: shortString(props.correlationId),
-      replyTo: shortString(props.replyTo),
-      responder: queue.responder,
-    };
+    const contentType = props.contentType || undefined;
+    const nest = this.nestCompat ? readNestRequest(msg.content, contentType) : undefined;
+    const message: InboundMessage = nest
+      ? this.nestMessage(queue, msg, nest)
+      : {
+          destination: routingKey,
+          pattern: queue.pattern ?? queue.router?.patternFor(routingKey) ?? routingKey,
+          body: msg.content,
+          headers: readHeaders(props.headers),
+          contentType,
+          correlationId: shortString(props.correlationId),
+          replyTo: shortString(props.replyTo),
+          responder: queue.responder,
+        };
     const ctx = new RabbitRpcContext([message, msg], ch, this.noAck, this.warnDropped);
     // With acks, prefetch bounds what the broker pushes; with noAck nothing does, so refuse beyond maxQueued.
     if (this.noAck) {
@@ -341,6 +382,29 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
     } catch {
       // Its channel closed meanwhile: the broker has requeued the message already.
     }
+  }
+
+  /**
+   * A message in Nest's envelope (`ClientRMQ`): on a nest queue its handler is the envelope's pattern,
+   * as Nest's `ServerRMQ` routes; without an `id` it is an event.
+   */
+  private nestMessage(queue: ConsumedQueue, msg: ConsumeMessage, nest: NestRequest): InboundMessage {
+    const props = msg.properties;
+    const { body, contentType } = nestRequestPayload(nest);
+    const routingKey = msg.fields.routingKey;
+    return {
+      destination: routingKey,
+      pattern: queue.nest
+        ? this.normalizePattern(nest.pattern as string)
+        : (queue.pattern ?? queue.router?.patternFor(routingKey) ?? routingKey),
+      body,
+      headers: readHeaders(props.headers),
+      contentType,
+      correlationId: shortString(props.correlationId) ?? nest.id,
+      replyTo: nest.id !== undefined ? shortString(props.replyTo) : undefined,
+      responder: queue.responder,
+      envelope: 'nest',
+    };
   }
 
   private readonly warnDropped = (text: string) => this.logger.warn(text);
