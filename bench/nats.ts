@@ -2,7 +2,8 @@
 // Concurrency curve with a ~100 B JSON payload, then 16 KiB and 256 KiB payloads.
 // Run: npm run bench:nats [-- --quick]   or   npm run bench -- nats   (BENCH_MS per measurement,
 // BENCH_ROUNDS with the median reported: see bench/harness.ts; the broker from scripts/brokers.sh up nats;
-// BENCH_OTEL=sdk with the OpenTelemetry SDK registered: bench/otel-sdk.ts)
+// BENCH_OTEL=sdk with the OpenTelemetry SDK registered: bench/otel-sdk.ts; BENCH_OTEL set at all adds
+// ours with `telemetry` off as a contender in the same process, an A/B pair)
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientNats, MessagePattern, Payload, Transport } from '@nestjs/microservices';
@@ -46,6 +47,20 @@ class EchoController {
 @Module({ controllers: [EchoController] })
 class EchoModule {}
 
+@Controller()
+class QuietController {
+  @MessagePattern('bench.quiet.echo')
+  echo(@Payload() data: unknown) {
+    return data;
+  }
+}
+@Module({ controllers: [QuietController] })
+class QuietModule {}
+
+/** With BENCH_OTEL set: ours again with `telemetry` off on both sides, in the same process (an A/B pair). */
+const QUIET = 'nestjs-broker-rpc, telemetry off';
+const TELEMETRY_OFF = { tracing: false, metrics: false };
+
 async function main() {
   const otel = registerOtelSdkIfAsked();
   measureBrokerCpu('nats');
@@ -70,6 +85,16 @@ async function main() {
   await ourApp.listen();
   const ourClient = new NatsRpcClient({ servers });
   await ourClient.connect();
+  const withQuiet = process.env.BENCH_OTEL !== undefined;
+  const quietApp = withQuiet
+    ? await NestFactory.createMicroservice(QuietModule, {
+        strategy: new NatsRpcServer({ servers, maxConcurrency: 256, telemetry: TELEMETRY_OFF }),
+        logger: false,
+      })
+    : undefined;
+  await quietApp?.listen();
+  const quietClient = withQuiet ? new NatsRpcClient({ servers, telemetry: TELEMETRY_OFF }) : undefined;
+  await quietClient?.connect();
 
   const contenders = (payload: object): Array<[string, () => Promise<unknown>]> => {
     const rawBody = JSON.stringify(payload);
@@ -80,14 +105,24 @@ async function main() {
       ],
       ['nest built-in', () => firstValueFrom(nestClient.send('bench.nest.echo', payload))],
       ['nestjs-broker-rpc', () => firstValueFrom(ourClient.send('bench.ours.echo', payload))],
+      ...(quietClient
+        ? [
+            [QUIET, () => firstValueFrom(quietClient.send('bench.quiet.echo', payload))] as [
+              string,
+              () => Promise<unknown>,
+            ],
+          ]
+        : []),
     ];
   };
   const pairs: Array<[string, string, string]> = [
     ['nestjs-broker-rpc', 'raw nats.js', 'against the raw client'],
     ['nestjs-broker-rpc', 'nest built-in', 'against Nest'],
+    ...(withQuiet ? [['nestjs-broker-rpc', QUIET, 'against telemetry off'] as [string, string, string]] : []),
   ];
   const [small, ...large] = PAYLOAD_SIZES;
-  planRuns(plannedRuns(3, CONCURRENCIES) + large.length * plannedRuns(3, LARGE_CONCURRENCIES));
+  const count = withQuiet ? 4 : 3;
+  planRuns(plannedRuns(count, CONCURRENCIES) + large.length * plannedRuns(count, LARGE_CONCURRENCIES));
   const sections: Section[] = [];
   for (const bytes of [small, ...large]) {
     const concurrencies = bytes === small ? CONCURRENCIES : LARGE_CONCURRENCIES;
@@ -120,6 +155,8 @@ async function main() {
   const notes = otel === 'sdk' ? ['OpenTelemetry SDK registered (BENCH_OTEL=sdk)'] : [];
   await finish({ broker: 'nats', title: 'NATS', sections, targets, notes });
 
+  await quietClient?.close();
+  await quietApp?.close();
   await ourClient.close();
   await ourApp.close();
   await nestClient.close();
