@@ -2,8 +2,9 @@
 // Concurrency curve with a ~100 B JSON payload, then 16 KiB and 256 KiB payloads.
 // Run: npm run bench:nats [-- --quick]   or   npm run bench -- nats   (BENCH_MS per measurement,
 // BENCH_ROUNDS with the median reported: see bench/harness.ts; the broker from scripts/brokers.sh up nats;
-// BENCH_OTEL=sdk with the OpenTelemetry SDK registered: bench/otel-sdk.ts)
-import { Controller, Module } from '@nestjs/common';
+// BENCH_OTEL=sdk with the OpenTelemetry SDK registered: bench/otel-sdk.ts; BENCH_OTEL set at all adds an
+// A/B pair in the same process, ours with the default `telemetry` and with it off, on servers of their own)
+import { Controller, type INestMicroservice, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientNats, MessagePattern, Payload, Transport } from '@nestjs/microservices';
 import { connect } from '@nats-io/transport-node';
@@ -46,6 +47,28 @@ class EchoController {
 @Module({ controllers: [EchoController] })
 class EchoModule {}
 
+/** A module with one echo handler only: Nest's built-in server subscribes to every EchoModule pattern. */
+function echoModule(pattern: string) {
+  @Controller()
+  class OneEchoController {
+    @MessagePattern(pattern)
+    echo(@Payload() data: unknown) {
+      return data;
+    }
+  }
+  @Module({ controllers: [OneEchoController] })
+  class OneEchoModule {}
+  return OneEchoModule;
+}
+
+/**
+ * With BENCH_OTEL set: an A/B pair in one process, ours with the default `telemetry` against ours with
+ * it off on both sides, each on a server of its own (no other server subscribes to their subjects).
+ */
+const TRACED = 'nestjs-broker-rpc, telemetry default';
+const QUIET = 'nestjs-broker-rpc, telemetry off';
+const TELEMETRY_OFF = { tracing: false, metrics: false };
+
 async function main() {
   const otel = registerOtelSdkIfAsked();
   measureBrokerCpu('nats');
@@ -70,6 +93,23 @@ async function main() {
   await ourApp.listen();
   const ourClient = new NatsRpcClient({ servers });
   await ourClient.connect();
+  const withPair = process.env.BENCH_OTEL !== undefined;
+  const pair: Array<{ name: string; pattern: string; app: INestMicroservice; client: NatsRpcClient }> = [];
+  for (const [name, pattern, telemetry] of withPair
+    ? ([
+        [TRACED, 'bench.traced.echo', undefined],
+        [QUIET, 'bench.quiet.echo', TELEMETRY_OFF],
+      ] as const)
+    : []) {
+    const app = await NestFactory.createMicroservice(echoModule(pattern), {
+      strategy: new NatsRpcServer({ servers, maxConcurrency: 256, ...(telemetry ? { telemetry } : {}) }),
+      logger: false,
+    });
+    await app.listen();
+    const client = new NatsRpcClient({ servers, ...(telemetry ? { telemetry } : {}) });
+    await client.connect();
+    pair.push({ name, pattern, app, client });
+  }
 
   const contenders = (payload: object): Array<[string, () => Promise<unknown>]> => {
     const rawBody = JSON.stringify(payload);
@@ -80,14 +120,20 @@ async function main() {
       ],
       ['nest built-in', () => firstValueFrom(nestClient.send('bench.nest.echo', payload))],
       ['nestjs-broker-rpc', () => firstValueFrom(ourClient.send('bench.ours.echo', payload))],
+      ...pair.map(({ name, pattern, client }): [string, () => Promise<unknown>] => [
+        name,
+        () => firstValueFrom(client.send(pattern, payload)),
+      ]),
     ];
   };
   const pairs: Array<[string, string, string]> = [
     ['nestjs-broker-rpc', 'raw nats.js', 'against the raw client'],
     ['nestjs-broker-rpc', 'nest built-in', 'against Nest'],
+    ...(withPair ? [[TRACED, QUIET, 'telemetry default against off'] as [string, string, string]] : []),
   ];
   const [small, ...large] = PAYLOAD_SIZES;
-  planRuns(plannedRuns(3, CONCURRENCIES) + large.length * plannedRuns(3, LARGE_CONCURRENCIES));
+  const count = withPair ? 5 : 3;
+  planRuns(plannedRuns(count, CONCURRENCIES) + large.length * plannedRuns(count, LARGE_CONCURRENCIES));
   const sections: Section[] = [];
   for (const bytes of [small, ...large]) {
     const concurrencies = bytes === small ? CONCURRENCIES : LARGE_CONCURRENCIES;
@@ -120,6 +166,10 @@ async function main() {
   const notes = otel === 'sdk' ? ['OpenTelemetry SDK registered (BENCH_OTEL=sdk)'] : [];
   await finish({ broker: 'nats', title: 'NATS', sections, targets, notes });
 
+  for (const { app, client } of pair) {
+    await client.close();
+    await app.close();
+  }
   await ourClient.close();
   await ourApp.close();
   await nestClient.close();

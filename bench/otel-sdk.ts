@@ -1,6 +1,7 @@
 // BENCH_OTEL=sdk: registers the OpenTelemetry SDK before a bench starts, to measure what tracing and
 // metrics cost per request with an SDK on (spans batched to an exporter that drops them, metrics
-// recorded into a reader nobody collects). Unset: no SDK, the package's telemetry stays inert.
+// recorded into a reader nobody collects). Otherwise (BENCH_OTEL=none, or unset): no SDK, the
+// package's telemetry stays inert.
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';

@@ -13,6 +13,13 @@ export {
   type InboundReply,
 } from './core/wire.js';
 export { RpcContext } from './core/rpc-context.js';
+export {
+  DEFAULT_TELEMETRY,
+  type TelemetryOptions,
+  type TelemetryAttributes,
+  type TelemetryAttributeValue,
+} from './telemetry/telemetry-options.js';
+export { SEMCONV_VERSION } from './telemetry/semconv.js';
 export { RpcClient, type OutboundRequest, type ActiveRequest } from './core/rpc-client.js';
 export { RpcServer, type Route, type DispatchOutcome } from './core/rpc-server.js';
 export { monotonicNow } from './core/clock.js';

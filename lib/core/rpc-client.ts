@@ -213,11 +213,15 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
       event.replyTo = toDestination(event.options.replyTo, this.options.destination);
       event.headers[Headers.replyMode] = 'event';
     }
+    const trace = this.telemetry.begin(event.destination, undefined, event.headers, event.body.length);
     try {
       await this.publishEvent(event);
     } catch (err) {
-      throw this.toPublishError(err);
+      const error = this.toPublishError(err);
+      if (trace) this.telemetry.end(trace, error);
+      throw error;
     }
+    if (trace) this.telemetry.end(trace);
     return undefined as T;
   }
 

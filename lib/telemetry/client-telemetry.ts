@@ -51,10 +51,13 @@ export class ClientTelemetry extends TelemetryBase {
     super(options, system);
   }
 
-  /** At publish: starts the span and writes its context into `headers`; `undefined` when nothing records. */
+  /**
+   * At publish: starts the span and writes its context into `headers`; `undefined` when nothing records.
+   * A request's span ends with its last reply, an event's (no `correlationId`) once it is published.
+   */
   begin(
     destination: string,
-    correlationId: string,
+    correlationId: string | undefined,
     headers: HeaderMap,
     bodySize: number,
   ): SendTrace | undefined {
@@ -67,11 +70,11 @@ export class ClientTelemetry extends TelemetryBase {
         [ATTR_MESSAGING_DESTINATION_NAME]: destination,
         [ATTR_MESSAGING_OPERATION_TYPE]: OPERATION_SEND,
         [ATTR_MESSAGING_OPERATION_NAME]: OPERATION_SEND,
-        [ATTR_MESSAGING_CONVERSATION_ID]: correlationId,
         [ATTR_MESSAGING_BODY_SIZE]: bodySize,
         [ATTR_MESSAGING_CLIENT_ID]: this.gauges.clientId,
         ...this.extra,
       };
+      if (correlationId !== undefined) attributes[ATTR_MESSAGING_CONVERSATION_ID] = correlationId;
       const span = this.tracer!.startSpan(`${OPERATION_SEND} ${destination}`, {
         kind: api.SpanKind.PRODUCER,
         attributes,

@@ -2,7 +2,7 @@
 // real broker: the checks every transport must pass.
 import { Controller, type INestMicroservice, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Ctx, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
+import { Ctx, EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import {
   type Attributes,
   context,
@@ -202,6 +202,19 @@ export function telemetryConformance(
       expect(parentOf(processEcho)).toBe(sendEcho.spanContext().spanId);
     });
 
+    it("traces an emit(): a PRODUCER span ended once published, the event handler's CONSUMER span its child", async () => {
+      const { traceId } = await inCaller(() =>
+        lastValueFrom(client.emit(p('event'), { n: 1 }), { defaultValue: undefined }),
+      );
+      const all = await traceOf(traceId, 3);
+      const send = all.find((s) => s.name === `send ${p('event')}`)!;
+      const processed = all.find((s) => s.name === `process ${p('event')}`)!;
+      expect(send.kind).toBe(SpanKind.PRODUCER);
+      expect(processed.kind).toBe(SpanKind.CONSUMER);
+      expect(parentOf(processed)).toBe(send.spanContext().spanId);
+      expect(send.attributes['messaging.message.conversation_id']).toBeUndefined();
+    });
+
     it('carries baggage to the handler', async () => {
       const bag = propagation.createBaggage({ tenant: { value: 'acme' } });
       const seen = await context.with(propagation.setBaggage(context.active(), bag), () =>
@@ -335,6 +348,8 @@ function tracedModule(prefix: string, gate: Gate, inner: { client?: RpcClient })
     relay(@Payload() data: unknown) {
       return inner.client!.send(`${prefix}.echo`, data);
     }
+    @EventPattern(`${prefix}.event`)
+    event(@Payload() _data: unknown): void {}
     @MessagePattern(`${prefix}.baggage`)
     baggage() {
       return propagation.getBaggage(context.active())?.getEntry('tenant')?.value ?? null;

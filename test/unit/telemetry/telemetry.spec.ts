@@ -17,7 +17,7 @@ import { RpcConnectionError, type RpcContext, RpcRemoteError, RpcTimeoutError } 
 import { errorType } from '../../../lib/telemetry/error-type.js';
 import { metricSuffix } from '../../../lib/telemetry/counter-export.js';
 import { loadOtelApi, metricsRegistered, tracingRegistered } from '../../../lib/telemetry/otel-api.js';
-import { startMemoryMicroservice } from '../../../lib/testing/index.js';
+import { MemoryBroker, MemoryRpcClient, startMemoryMicroservice } from '../../../lib/testing/index.js';
 
 @Controller()
 class SeenController {
@@ -128,6 +128,20 @@ describe('errorType', () => {
     expect(errorType(new RpcConnectionError('gone'))).toBe('rpc_connection');
     expect(errorType(new TypeError('x'))).toBe('TypeError');
     expect(errorType('thrown')).toBe('_OTHER');
+  });
+});
+
+describe('the reconnects counter', () => {
+  it('counts each time a client starts reconnecting', () => {
+    class Flaky extends MemoryRpcClient {
+      lose(): void {
+        this.emitStatus('reconnecting');
+      }
+    }
+    const client = new Flaky({ broker: new MemoryBroker() });
+    client.lose();
+    client.lose();
+    expect(client.counters.reconnects).toBe(2);
   });
 });
 
