@@ -1,7 +1,8 @@
 // Vitest global setup of the integration project: brings up the test suite's own brokers (ports and
 // state of their own, from scripts/broker-env.mjs, so brokers a user runs on the standard ports are
-// left alone) and the FastStream venv, then hands the run over. At the end it stops only the brokers
-// it started; brokers of this set left running by an earlier run (TEST_BROKERS_KEEP=1) are reused.
+// left alone), the FastStream venv and the Spring peer, in parallel, then hands the run over. At the
+// end it stops only the brokers it started; brokers of this set left running by an earlier run
+// (TEST_BROKERS_KEEP=1) are reused.
 import { spawn } from 'node:child_process';
 import { TEST_BROKERS, testBrokersProcessEnv } from './integration/brokers.js';
 
@@ -53,9 +54,10 @@ export default async function setup(): Promise<() => Promise<void>> {
       (before.size ? `; reusing ${[...before].join(', ')}` : '') +
       '\n',
   );
-  const [brokers, venv] = await Promise.all([
+  const [brokers, venv, spring] = await Promise.all([
     run('bash', ['scripts/brokers.sh', 'up'], env, true),
     run('bash', ['scripts/interop-env.sh'], process.env, true),
+    run('bash', ['scripts/spring-peer.sh'], process.env, true),
   ]);
   const started = BROKERS.filter((b) => !before.has(b));
   const stop = async () => {
@@ -67,16 +69,17 @@ export default async function setup(): Promise<() => Promise<void>> {
     if (down.code !== 0)
       process.stderr.write(`[test setup] stopping the brokers failed:\n${tail(down.output, 20)}\n`);
   };
-  if (brokers.code !== 0 || venv.code !== 0) {
+  if (brokers.code !== 0 || venv.code !== 0 || spring.code !== 0) {
     // brokers.sh stops a broker that failed to become ready, and says why; stop the rest it started
     await stop();
     const what =
       brokers.code !== 0
         ? `the test brokers (to use another set of ports: TEST_BROKERS_PORT_BASE=<n> npm test)`
-        : 'the FastStream venv (scripts/interop-env.sh)';
-    throw new Error(
-      `Could not start ${what}; nothing was tested.\n${tail(brokers.code !== 0 ? brokers.output : venv.output, 60)}`,
-    );
+        : venv.code !== 0
+          ? 'the FastStream venv (scripts/interop-env.sh)'
+          : 'the Spring peer (scripts/spring-peer.sh)';
+    const output = brokers.code !== 0 ? brokers.output : venv.code !== 0 ? venv.output : spring.output;
+    throw new Error(`Could not start ${what}; nothing was tested.\n${tail(output, 60)}`);
   }
   return stop;
 }

@@ -247,16 +247,18 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
   ): Promise<void> {
     const producing = this.producing;
     if (!producing) throw new Error('The connection is closed');
-    const route = replyRouteOf(context.getMessage().headers);
+    const record = context.getMessage();
+    const route = replyRouteOf(record.headers, record.headerBytes);
     // Checked before it joins a produce request: a bad reply address fails alone and is not retried.
     const undeliverable = await this.replyTopics.check(reply.destination, route.partition);
     if (undeliverable !== undefined) return this.dropUndeliverable(reply, route.partition, undeliverable);
-    const { headers, value } = replyHeaders(route, reply);
+    const { headers, headerBytes, value } = replyHeaders(route, reply);
     try {
       await producing.queue.push({
         topic: reply.destination,
         value,
         headers,
+        ...(headerBytes ? { headerBytes } : {}),
         // All the replies to one request go to one partition, so a stream arrives in order: the asked
         // partition, else the one the correlation id hashes to.
         ...(route.partition !== undefined
@@ -335,7 +337,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
   }
 
   private async handle(window: PartitionWindow, record: KafkaRecord, offset: number): Promise<void> {
-    const route = replyRouteOf(record.headers);
+    const route = replyRouteOf(record.headers, record.headerBytes);
     const message: InboundMessage = {
       destination: record.topic,
       pattern: this.patternOf.get(record.topic) ?? record.topic,

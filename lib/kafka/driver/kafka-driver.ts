@@ -6,6 +6,9 @@
 import type { HeaderMap } from '../../core/wire.js';
 import type { KafkaConnectionOptions, KafkaProducerOptions } from '../kafka-rpc.options.js';
 
+/** Header values as the bytes on the wire, for values that are not text (Spring's `kafka_correlationId`). */
+export type HeaderBytes = Record<string, Buffer>;
+
 /** A record read from a partition. Header values are decoded as UTF-8 (first value of repeated keys). */
 export interface KafkaRecord {
   topic: string;
@@ -15,6 +18,8 @@ export interface KafkaRecord {
   key: Buffer | null;
   value: Buffer | null;
   headers: HeaderMap;
+  /** The same header values undecoded (a decoded non-UTF-8 value has lost bytes to U+FFFD). */
+  headerBytes?: HeaderBytes;
   timestamp: string;
 }
 
@@ -25,6 +30,8 @@ export interface ProduceRecord {
   key?: string | Uint8Array;
   partition?: number;
   headers: HeaderMap;
+  /** Values sent as these exact bytes instead of the same keys' text in `headers`. */
+  headerBytes?: HeaderBytes;
 }
 
 export interface TopicSpec {

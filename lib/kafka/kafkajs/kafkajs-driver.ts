@@ -27,6 +27,7 @@ import type {
   DriverErrorKind,
   DriverProducer,
   GroupDescription,
+  HeaderBytes,
   KafkaDriver,
   KafkaRecord,
   ProduceRecord,
@@ -230,7 +231,7 @@ class KafkajsProducer implements DriverProducer {
         value: r.value === null ? null : toBuffer(r.value),
         ...(r.key !== undefined ? { key: typeof r.key === 'string' ? r.key : toBuffer(r.key) } : {}),
         ...(r.partition !== undefined ? { partition: r.partition } : {}),
-        headers: r.headers,
+        headers: r.headerBytes ? { ...r.headers, ...r.headerBytes } : r.headers,
       });
     }
     await this.producer.sendBatch({
@@ -433,22 +434,27 @@ function toRecord(topic: string, partition: number, m: KafkaMessage): KafkaRecor
     offset: m.offset,
     key: m.key,
     value: m.value,
-    headers: readHeaders(m.headers),
+    ...readHeaders(m.headers),
     timestamp: m.timestamp,
   };
 }
 
-/** Record headers to a map without prototype, own keys only: `__proto__` is a header like any other. */
-function readHeaders(headers: IHeaders | undefined): HeaderMap {
+/** Record headers to maps without prototype, own keys only: `__proto__` is a header like any other. */
+function readHeaders(headers: IHeaders | undefined): { headers: HeaderMap; headerBytes: HeaderBytes } {
   const map = headerMap();
-  if (!headers) return map;
+  const bytes = Object.create(null) as HeaderBytes;
+  if (!headers) return { headers: map, headerBytes: bytes };
   for (const name of Object.keys(headers)) {
     let value = headers[name];
     if (Array.isArray(value)) value = value[0];
     if (value === undefined || value === null) continue;
-    map[name] = typeof value === 'string' ? value : value.toString('utf8');
+    if (typeof value === 'string') map[name] = value;
+    else {
+      map[name] = value.toString('utf8');
+      bytes[name] = value;
+    }
   }
-  return map;
+  return { headers: map, headerBytes: bytes };
 }
 
 /** Protocol error types along an error's cause chain and inside aggregate errors. */

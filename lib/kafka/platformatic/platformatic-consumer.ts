@@ -18,6 +18,7 @@ import type {
   ConsumerListener,
   DriverConsumer,
   DriverConsumerOptions,
+  HeaderBytes,
   KafkaRecord,
   TopicPartitionOffset,
 } from '../driver/kafka-driver.js';
@@ -321,7 +322,7 @@ export class PlatformaticConsumer implements DriverConsumer {
               offset: String(offset),
               key: r.key ?? null,
               value: r.value ?? null,
-              headers: readHeaders(r.headers),
+              ...readHeaders(r.headers),
               timestamp: String(batch.firstTimestamp + r.timestampDelta),
             });
           }
@@ -421,13 +422,19 @@ async function close(consumer: Consumer): Promise<void> {
   }
 }
 
-/** Record headers to a map without prototype, first value of a repeated key: `__proto__` is a header like any other. */
-function readHeaders(headers: Array<[Buffer | null, Buffer | null]>): HeaderMap {
+/** Record headers to maps without prototype, first value of a repeated key: `__proto__` is a header like any other. */
+function readHeaders(headers: Array<[Buffer | null, Buffer | null]>): {
+  headers: HeaderMap;
+  headerBytes: HeaderBytes;
+} {
   const map = headerMap();
+  const bytes = Object.create(null) as HeaderBytes;
   for (const [name, value] of headers) {
     if (name === null || value === null) continue;
     const key = name.toString('utf8');
-    if (!Object.hasOwn(map, key)) map[key] = value.toString('utf8');
+    if (Object.hasOwn(map, key)) continue;
+    map[key] = value.toString('utf8');
+    bytes[key] = value;
   }
-  return map;
+  return { headers: map, headerBytes: bytes };
 }

@@ -285,7 +285,12 @@ class PlatformaticProducer implements DriverProducer {
           ? { key: typeof r.key === 'string' ? Buffer.from(r.key) : toBuffer(r.key) }
           : {}),
         ...(r.partition !== undefined ? { partition: r.partition } : {}),
-        headers: new Map(Object.keys(r.headers).map((k) => [Buffer.from(k), Buffer.from(r.headers[k]!)])),
+        headers: new Map(
+          Object.keys(r.headers).map((k) => [
+            Buffer.from(k),
+            r.headerBytes?.[k] ?? Buffer.from(r.headers[k]!),
+          ]),
+        ),
       })),
       acks: this.options.acks ?? -1,
     });
