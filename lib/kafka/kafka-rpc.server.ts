@@ -34,6 +34,7 @@ import { createKafkajsDriver } from './kafkajs-driver.js';
 import { PartitionWindow } from './partition-window.js';
 import { failedEventRecord } from './kafka-event-policy.js';
 import { ReplyTopics, type TopicLookupResult } from './reply-topics.js';
+import { kafkaRefusal } from './kafka-refusal.js';
 
 const EMPTY = new Uint8Array(0);
 const COMMIT_RETRY_MS = 250;
@@ -171,7 +172,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
       await this.startsCommitted(DEFAULT_KAFKA_JOIN_TIMEOUT);
     } catch (err) {
       await this.closeTransport().catch(() => undefined);
-      throw err;
+      throw kafkaRefusal(driver, err, this.options.client) ?? err;
     }
   }
 
