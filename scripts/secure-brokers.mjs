@@ -296,33 +296,38 @@ async function kafkaUp(env, dir, tls, credentials, timeoutMs) {
     await waitForPort(host, env.KAFKA_SASL_SSL_PORT, 'kafka (SASL_SSL)', timeoutMs);
   }
   if (await kafkaLogin(env, tls, credentials)) return;
-  // the password goes in a file, not on the command line
-  const configFile = join(dir, 'kafka-scram.properties');
-  writeFileSync(configFile, `SCRAM-SHA-512=[iterations=4096,password=${credentials.password}]\n`, {
-    mode: 0o600,
-  });
-  execFileSync(
-    'java',
-    [
-      '-Xmx128m',
-      '-XX:TieredStopAtLevel=1',
-      `-Dlog4j2.configurationFile=${join(ROOT, 'scripts/kafka/log4j2.properties')}`,
-      '-cp',
-      `${process.env.BROKERS_KAFKA_LIBS ?? join(ROOT, '.brokers/kafka-libs')}/*`,
-      'kafka.admin.ConfigCommand',
-      '--bootstrap-server',
-      env.KAFKA_BROKERS,
-      '--alter',
-      '--entity-type',
-      'users',
-      '--entity-name',
-      credentials.user,
-      '--add-config-file',
-      configFile,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  rmSync(configFile, { force: true });
+  // kafka-configs takes SCRAM credentials on its command line only (its --add-config-file does not
+  // parse them): a test password of this set, on loopback; its output is redacted if it fails
+  try {
+    execFileSync(
+      'java',
+      [
+        '-Xmx128m',
+        '-XX:TieredStopAtLevel=1',
+        `-Dlog4j2.configurationFile=${join(ROOT, 'scripts/kafka/log4j2.properties')}`,
+        '-cp',
+        `${process.env.BROKERS_KAFKA_LIBS ?? join(ROOT, '.brokers/kafka-libs')}/*`,
+        'kafka.admin.ConfigCommand',
+        '--bootstrap-server',
+        env.KAFKA_BROKERS,
+        '--alter',
+        '--entity-type',
+        'users',
+        '--entity-name',
+        credentials.user,
+        '--add-config',
+        `SCRAM-SHA-512=[iterations=4096,password=${credentials.password}]`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+  } catch (err) {
+    const output = `${err.stdout ?? ''}${err.stderr ?? ''}`.split(credentials.password).join('[redacted]');
+    // no cause: the child's error names its command line, password included
+    // eslint-disable-next-line preserve-caught-error
+    throw new Error(
+      `kafka: adding the SCRAM user failed:\n${output.trim().split('\n').slice(-10).join('\n')}`,
+    );
+  }
   // the credentials reach the listener through the metadata log: wait until the login works
   const deadline = Date.now() + timeoutMs;
   while (!(await kafkaLogin(env, tls, credentials))) {
