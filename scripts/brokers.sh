@@ -362,6 +362,7 @@ KAFKA_JAVA=(java "${KAFKA_HEAP[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:Ini
 
 kafka_config() {
   mkdir -p "$KAFKA_DIR/data" "$KAFKA_DIR/logs"
+  command -v openssl >/dev/null || apt_install openssl || return 1
   node "$ROOT/scripts/secure-brokers.mjs" certs || return 1
   cat >"$KAFKA_DIR/server.properties" <<EOF
 # Written by scripts/brokers.sh: single-node KRaft (combined broker + controller) on loopback.
