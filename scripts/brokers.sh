@@ -6,7 +6,7 @@
 #   nats      Debian's nats-server, JetStream on, 127.0.0.1:4222
 #   rabbitmq  Debian's rabbitmq-server, 127.0.0.1:5672, guest/guest (loopback only)
 #   kafka     Apache Kafka jars from Maven Central (scripts/kafka/pom.xml), KRaft broker+controller,
-#             127.0.0.1:9092 (controller 127.0.0.1:9093)
+#             127.0.0.1:9092 (controller 127.0.0.1:9093; SASL_SSL 127.0.0.1:9094, see secure-brokers.mjs)
 #
 # Those are the standard ports. BROKERS_PORT_BASE=B runs another set of brokers on ports derived from B,
 # with its own state folder and Erlang node name (scripts/broker-env.mjs is the one place that scheme
@@ -362,16 +362,24 @@ KAFKA_JAVA=(java "${KAFKA_HEAP[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:Ini
 
 kafka_config() {
   mkdir -p "$KAFKA_DIR/data" "$KAFKA_DIR/logs"
+  command -v openssl >/dev/null || apt_install openssl || return 1
+  node "$ROOT/scripts/secure-brokers.mjs" certs || return 1
   cat >"$KAFKA_DIR/server.properties" <<EOF
 # Written by scripts/brokers.sh: single-node KRaft (combined broker + controller) on loopback.
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=$HOST:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT,SASL_SSL://$HOST:$KAFKA_SASL_SSL_PORT
+advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT,SASL_SSL://$HOST:$KAFKA_SASL_SSL_PORT
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL
+# The secure listener (KRaft cannot add one at run time): TLS with the set's certificate
+# (scripts/secure-brokers.mjs certs), SCRAM-SHA-512 users (secure-brokers.mjs up kafka adds them).
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=$STATE/secure/server-keystore.pem
+listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 log.dirs=$KAFKA_DIR/data
 num.partitions=1
 auto.create.topics.enable=true

@@ -10,6 +10,12 @@
 //   rabbitmq      on the set's running node (rabbitmqctl eval): vhost `rpc-secure`, the user with all
 //                 rights on it only, and an AMQPS listener on AMQPS_PORT (gone when the node restarts;
 //                 `up` adds it again)
+//   kafka         the SASL_SSL listener on KAFKA_SASL_SSL_PORT is in the broker's own configuration
+//                 (scripts/brokers.sh: KRaft adds no listener at run time; it runs `certs` first);
+//                 `up` adds the SCRAM-SHA-512 user (kafka-configs) unless it can log in already,
+//                 and restarts a Kafka of the set started before that listener existed
+//
+//   node scripts/secure-brokers.mjs certs   only makes the certificates (scripts/brokers.sh)
 //
 // `up` needs the set's plain brokers to be running (scripts/brokers.sh up) where a secure listener
 // lives in them; it reuses what already answers, so it is cheap to call before every secure spec.
@@ -23,9 +29,9 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { TextDecoder } from 'node:util';
-import { brokerEnv } from './broker-env.mjs';
+import { brokerEnv, ROOT } from './broker-env.mjs';
 
-const SECURE_BROKERS = ['nats', 'rabbitmq'];
+const SECURE_BROKERS = ['nats', 'rabbitmq', 'kafka'];
 /** How long `up` waits for a secure listener to answer, in milliseconds. */
 const DEFAULT_READY_TIMEOUT_MS = 30_000;
 export const SECURE_USER = 'rpc-user';
@@ -43,7 +49,8 @@ function ensureCertificates(dir) {
     key: join(dir, 'server.key'),
     untrustedCa: join(dir, 'untrusted-ca.crt'),
   };
-  if (Object.values(files).every((f) => existsSync(f))) return files;
+  const keystore = join(dir, 'server-keystore.pem');
+  if ([...Object.values(files), keystore].every((f) => existsSync(f))) return files;
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   openssl(
     [
@@ -102,6 +109,10 @@ function ensureCertificates(dir) {
     ],
     dir,
   );
+  // Kafka's PEM key store: the key and its certificate in one file
+  writeFileSync(keystore, readFileSync(files.key, 'utf8') + readFileSync(files.cert, 'utf8'), {
+    mode: 0o600,
+  });
   return files;
 }
 
@@ -249,6 +260,82 @@ async function rabbitUp(env, dir, tls, credentials) {
   if (result.trim() !== 'ok') throw new Error(`rabbitmq: adding the AMQPS listener failed: ${result.trim()}`);
 }
 
+// --------------------------------------------------------------------------------------------- Kafka
+/** Whether the user logs in with SCRAM-SHA-512 over TLS; the refusal, if it is one, else throws. */
+async function kafkaLogin(env, tls, credentials) {
+  const { Kafka, logLevel } = (await import('kafkajs')).default;
+  const admin = new Kafka({
+    clientId: 'secure-brokers',
+    brokers: [`${env.BROKERS_HOST}:${env.KAFKA_SASL_SSL_PORT}`],
+    ssl: { ca: [readFileSync(tls.ca, 'utf8')] },
+    sasl: { mechanism: 'scram-sha-512', username: credentials.user, password: credentials.password },
+    retry: { retries: 0 },
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  try {
+    await admin.connect();
+    return true;
+  } catch (err) {
+    if (err?.name === 'KafkaJSSASLAuthenticationError') return false;
+    throw err;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+async function kafkaUp(env, dir, tls, credentials, timeoutMs) {
+  const { BROKERS_HOST: host } = env;
+  if (!(await portOpen(host, env.KAFKA_SASL_SSL_PORT))) {
+    if (!(await portOpen(host, env.KAFKA_PORT)))
+      throw new Error(`kafka: the set's broker is not running (scripts/brokers.sh up kafka first)`);
+    // started by a brokers.sh from before the SASL_SSL listener: its configuration is rewritten on start
+    execFileSync('bash', [join(ROOT, 'scripts/brokers.sh'), 'restart', 'kafka'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    await waitForPort(host, env.KAFKA_SASL_SSL_PORT, 'kafka (SASL_SSL)', timeoutMs);
+  }
+  if (await kafkaLogin(env, tls, credentials)) return;
+  // kafka-configs takes SCRAM credentials on its command line only (its --add-config-file does not
+  // parse them): a test password of this set, on loopback; its output is redacted if it fails
+  try {
+    execFileSync(
+      'java',
+      [
+        '-Xmx128m',
+        '-XX:TieredStopAtLevel=1',
+        `-Dlog4j2.configurationFile=${join(ROOT, 'scripts/kafka/log4j2.properties')}`,
+        '-cp',
+        `${process.env.BROKERS_KAFKA_LIBS ?? join(ROOT, '.brokers/kafka-libs')}/*`,
+        'kafka.admin.ConfigCommand',
+        '--bootstrap-server',
+        env.KAFKA_BROKERS,
+        '--alter',
+        '--entity-type',
+        'users',
+        '--entity-name',
+        credentials.user,
+        '--add-config',
+        `SCRAM-SHA-512=[iterations=4096,password=${credentials.password}]`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+  } catch (err) {
+    const output = `${err.stdout ?? ''}${err.stderr ?? ''}`.split(credentials.password).join('[redacted]');
+    // no cause: the child's error names its command line, password included
+    // eslint-disable-next-line preserve-caught-error
+    throw new Error(
+      `kafka: adding the SCRAM user failed:\n${output.trim().split('\n').slice(-10).join('\n')}`,
+    );
+  }
+  // the credentials reach the listener through the metadata log: wait until the login works
+  const deadline = Date.now() + timeoutMs;
+  while (!(await kafkaLogin(env, tls, credentials))) {
+    if (Date.now() > deadline) throw new Error(`kafka: the SCRAM user cannot log in within ${timeoutMs} ms`);
+    await sleep(200);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------- main
 /**
  * Brings up the secure listeners of a set and says how to reach them.
@@ -265,6 +352,7 @@ export async function secureBrokersUp(options = {}) {
   for (const broker of brokers) {
     if (broker === 'nats') await natsUp(env, dir, tls, credentials, timeoutMs);
     if (broker === 'rabbitmq') await rabbitUp(env, dir, tls, credentials);
+    if (broker === 'kafka') await kafkaUp(env, dir, tls, credentials, timeoutMs);
   }
   return {
     tls,
@@ -285,12 +373,19 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const [command, ...named] = process.argv.slice(2);
   const brokers = named.length ? named : SECURE_BROKERS;
   const unknown = brokers.filter((b) => !SECURE_BROKERS.includes(b));
+  if (command === 'certs') {
+    const env = brokerEnv();
+    const dir = resolve(env.BROKERS_STATE_DIR, 'secure');
+    mkdirSync(dir, { recursive: true });
+    ensureCertificates(dir);
+    process.exit(0);
+  }
   if (!['up', 'down', 'status'].includes(command) || unknown.length) {
     console.error(`usage: node scripts/secure-brokers.mjs up|down|status [${SECURE_BROKERS.join('|')}]...`);
     process.exit(64);
   }
   const env = brokerEnv();
-  const ports = { nats: env.NATS_TLS_PORT, rabbitmq: env.AMQPS_PORT };
+  const ports = { nats: env.NATS_TLS_PORT, rabbitmq: env.AMQPS_PORT, kafka: env.KAFKA_SASL_SSL_PORT };
   if (command === 'up') {
     const t0 = performance.now();
     await secureBrokersUp({ brokers, env });

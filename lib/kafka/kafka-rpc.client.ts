@@ -26,6 +26,7 @@ import {
 } from './kafka-rpc.options.js';
 import { checkTopicName, ensureTopics } from './kafka-topics.js';
 import { checkKafkaDriver, createKafkaDriver } from './driver/create-driver.js';
+import { kafkaRefusal } from './kafka-refusal.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -136,7 +137,7 @@ export class KafkaRpcClient extends RpcClient<KafkaRpcClientOptions> {
       );
     } catch (err) {
       await this.closeTransport().catch(() => undefined);
-      throw err;
+      throw kafkaRefusal(driver, err, this.options.client) ?? err;
     }
   }
 

@@ -41,6 +41,7 @@ import {
   ATTR_MESSAGING_PARTITION_ID,
 } from '../telemetry/semconv.js';
 import type { TelemetryAttributes } from '../telemetry/telemetry-options.js';
+import { kafkaRefusal } from './kafka-refusal.js';
 
 const EMPTY = new Uint8Array(0);
 const COMMIT_RETRY_MS = 250;
@@ -197,7 +198,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
       await this.startsCommitted(DEFAULT_KAFKA_JOIN_TIMEOUT);
     } catch (err) {
       await this.closeTransport().catch(() => undefined);
-      throw err;
+      throw kafkaRefusal(driver, err, this.options.client) ?? err;
     }
   }
 

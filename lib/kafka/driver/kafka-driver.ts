@@ -133,7 +133,8 @@ export interface DriverAdmin {
 }
 
 /** What an error from the library means to us. */
-export type DriverErrorKind = 'too-large' | 'unknown-topic' | 'not-authorized' | 'other';
+/** `authentication`: the broker refused the SASL credentials at connect. */
+export type DriverErrorKind = 'too-large' | 'unknown-topic' | 'not-authorized' | 'authentication' | 'other';
 
 export interface KafkaDriver {
   admin(): DriverAdmin;

@@ -14,6 +14,7 @@ import kafkajs, {
   type LogEntry,
   type Producer,
 } from 'kafkajs';
+import { tlsVerificationCode } from '../../core/connection-refusal.js';
 import { describe } from '../../core/describe.js';
 import { toBuffer } from '../../core/bytes.js';
 import { type HeaderMap, headerMap } from '../../core/wire.js';
@@ -58,9 +59,12 @@ export function createKafkajsDriver(options: KafkaConnectionOptions, logContext:
 class KafkajsDriver implements KafkaDriver {
   private readonly kafka: InstanceType<typeof Kafka>;
   private readonly retry: { retries: number; initialRetryTime: number; maxRetryTime: number };
+  private readonly tls: boolean;
+  private readonly config: KafkaConfig;
 
   constructor(options: KafkaConnectionOptions, logContext: string) {
     const logger = new Logger(logContext);
+    this.tls = options.ssl !== undefined && options.ssl !== false;
     this.retry = { ...DEFAULT_KAFKA_RETRY, ...options.retry };
     const config: KafkaConfig = {
       brokers: options.brokers,
@@ -74,11 +78,14 @@ class KafkajsDriver implements KafkaDriver {
       logCreator: () => (entry: LogEntry) => log(logger, entry),
       socketFactory,
     };
+    this.config = config;
     this.kafka = new Kafka(config);
   }
 
   admin(): DriverAdmin {
-    return new KafkajsAdmin(this.kafka.admin({ retry: this.retry }));
+    // kafkajs's connect retries come from the Kafka instance (its cluster), not the admin's own options
+    const single = () => new Kafka({ ...this.config, retry: { ...this.retry, retries: 0 } }).admin();
+    return new KafkajsAdmin(this.kafka.admin({ retry: this.retry }), this.tls ? single : undefined);
   }
 
   producer(options: KafkaProducerOptions): DriverProducer {
@@ -112,6 +119,7 @@ class KafkajsDriver implements KafkaDriver {
   }
 
   errorKind(error: unknown): DriverErrorKind {
+    if (isSaslRefusal(error)) return 'authentication';
     for (const type of errorTypes(error)) {
       if (type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE') return 'too-large';
       if (type === 'UNKNOWN_TOPIC_OR_PARTITION') return 'unknown-topic';
@@ -132,10 +140,26 @@ class KafkajsDriver implements KafkaDriver {
 }
 
 class KafkajsAdmin implements DriverAdmin {
-  constructor(private readonly admin: Admin) {}
+  constructor(
+    private readonly admin: Admin,
+    /** An admin without retries, for the first attempt of a TLS connection. */
+    private readonly single?: () => Admin,
+  ) {}
 
-  connect(): Promise<void> {
-    return this.admin.connect();
+  async connect(): Promise<void> {
+    // kafkajs retries a refused TLS handshake like a lost connection, for seconds: one attempt without
+    // retries first, so that a refused certificate (or SASL login) fails connect at once
+    if (this.single) {
+      const single = this.single();
+      try {
+        await single.connect();
+      } catch (err) {
+        if (tlsVerificationCode(err) || isSaslRefusal(err)) throw err;
+      } finally {
+        await single.disconnect().catch(() => undefined);
+      }
+    }
+    await this.admin.connect();
   }
 
   disconnect(): Promise<void> {
@@ -396,6 +420,14 @@ const socketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
   socket.setNoDelay(true);
   return socket;
 };
+
+/** kafkajs's error for a SASL login the broker refused, as thrown or wrapped by its retrier. */
+function isSaslRefusal(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 5; e = (e as Error).cause, depth++) {
+    if ((e as Error).name === 'KafkaJSSASLAuthenticationError') return true;
+  }
+  return false;
+}
 
 /**
  * Retries retriable broker errors that kafkajs's admin gives up on at once, such as
