@@ -75,3 +75,14 @@ describe('JetStream client options', () => {
     expect(natsConnectionOptions({ servers: 'x', jetstream: true })).not.toHaveProperty('jetstream');
   });
 });
+
+describe('JetStream and the Nest protocol', () => {
+  it("refuses a client with protocol 'nest' and jetstream, naming both", async () => {
+    const { NatsRpcClient } = await import('../../../../lib/nats/nats-rpc.client.js');
+    expect(() => new NatsRpcClient({ protocol: 'nest', jetstream: true })).toThrow(
+      /protocol 'nest' and jetstream/,
+    );
+    expect(() => new NatsRpcClient({ protocol: 'nest' })).not.toThrow();
+    expect(() => new NatsRpcClient({ jetstream: true })).not.toThrow();
+  });
+});
