@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { replyHeaders, replyPartitionOf, replyRouteOf } from '../../../lib/kafka/kafka-headers.js';
+import type { HeaderMap } from '../../../lib/core/wire.js';
 
 const body = Buffer.from('{"a":1}');
 
@@ -97,7 +98,7 @@ describe('Kafka reply routes and headers', () => {
       const route = replyRouteOf(headers, bytes);
       expect(route).toMatchObject({ style: 'nest', replyTo: 'spring.replies', correlationIdBytes: uuid });
       expect(Buffer.from(route.correlationId!, 'utf8').equals(uuid)).toBe(false); // what was lost
-      for (const marker of [{}, { 'rpc-stream': 'end' }, { 'rpc-error': 'exception' }]) {
+      for (const marker of [{}, { 'rpc-stream': 'end' }, { 'rpc-error': 'exception' }] as HeaderMap[]) {
         const out = replyHeaders(route, {
           headers: marker,
           contentType: 'application/json',
