@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The Kafka suite (test/integration/kafka, its conformance runs, FastStream's Kafka interop, and the
-# pack test of an app with only @platformatic/kafka installed) on the platformatic driver.
+# The Kafka suite (test/integration/kafka, its conformance runs, FastStream's Kafka and Spring interop,
+# and the pack test of an app with only @platformatic/kafka installed) on the platformatic driver.
 # @platformatic/kafka needs Node >= 22.22 or >= 24.6: this runs it on Node 24 from the npm registry's
 # `node` package, installed into .brokers/node24 so it never shadows the machine's Node in other npm
 # scripts. Extra arguments go to vitest.
@@ -22,4 +22,4 @@ fi
   console.log(`[kafka:platformatic] Node ${process.version}`);
 '
 export TEST_KAFKA_DRIVER=platformatic
-exec "$NODE24" node_modules/vitest/vitest.mjs run test/integration/kafka test/interop/faststream.spec.ts test/pack/kafka-pack.spec.ts -t '^(?!FastStream interop (RabbitMQ|NATS))' "$@"
+exec "$NODE24" node_modules/vitest/vitest.mjs run test/integration/kafka test/interop/faststream.spec.ts test/interop/spring.spec.ts test/pack/kafka-pack.spec.ts -t '^(?!FastStream interop (RabbitMQ|NATS))' "$@"

@@ -1,6 +1,7 @@
 import type { HeaderMap } from '../../../lib/core/wire.js';
 import { describe, expect, it } from 'vitest';
 import { replyHeaders, replyPartitionOf, replyRouteOf } from '../../../lib/kafka/kafka-headers.js';
+import type { HeaderMap } from '../../../lib/core/wire.js';
 
 const body = Buffer.from('{"a":1}');
 
