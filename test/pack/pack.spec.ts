@@ -98,7 +98,10 @@ describe('packed package', () => {
     expect(files).toContain('dist/esm/health/index.js');
     expect(files).toContain('dist/cjs/health/index.d.ts');
     const unexpected = files.filter(
-      (f) => !/^(dist\/|docs\/wire-protocol\.md$|README\.md$|CHANGELOG\.md$|LICENSE$|package\.json$)/.test(f),
+      (f) =>
+        !/^(dist\/|docs\/(wire-protocol|observability)\.md$|README\.md$|CHANGELOG\.md$|LICENSE$|package\.json$)/.test(
+          f,
+        ),
     );
     expect(unexpected).toEqual([]);
     expect(files.filter((f) => f.endsWith('.map') || f.includes('.spec.'))).toEqual([]);
