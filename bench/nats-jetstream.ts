@@ -29,28 +29,19 @@ import {
 const servers = process.env.NATS_URL ?? BROKERS.NATS_URL;
 const stream = 'BENCH_RPC_REQUESTS';
 
-@Controller()
-class EchoController {
-  @MessagePattern('bench.nest.echo')
-  nest(@Payload() data: unknown) {
-    return data;
+/** One echo handler per server: a server subscribes to every pattern of its module, so none may share one. */
+function echoModule(pattern: string) {
+  @Controller()
+  class EchoController {
+    @MessagePattern(pattern)
+    echo(@Payload() data: unknown) {
+      return data;
+    }
   }
-  @MessagePattern('bench.core.echo')
-  core(@Payload() data: unknown) {
-    return data;
-  }
+  @Module({ controllers: [EchoController] })
+  class EchoModule {}
+  return EchoModule;
 }
-@Controller()
-class JetStreamEchoController {
-  @MessagePattern('bench.js.echo')
-  js(@Payload() data: unknown) {
-    return data;
-  }
-}
-@Module({ controllers: [EchoController] })
-class EchoModule {}
-@Module({ controllers: [JetStreamEchoController] })
-class JetStreamEchoModule {}
 
 async function main() {
   measureBrokerCpu('nats');
@@ -58,7 +49,7 @@ async function main() {
   const jsm = await jetstreamManager(admin);
   await jsm.streams.delete(stream).catch(() => undefined); // a fresh stream: no backlog from an earlier run
 
-  const nestApp = await NestFactory.createMicroservice(EchoModule, {
+  const nestApp = await NestFactory.createMicroservice(echoModule('bench.nest.echo'), {
     transport: Transport.NATS,
     options: { servers },
     logger: false,
@@ -67,7 +58,7 @@ async function main() {
   const nestClient = new ClientNats({ servers });
   await nestClient.connect();
 
-  const coreApp = await NestFactory.createMicroservice(EchoModule, {
+  const coreApp = await NestFactory.createMicroservice(echoModule('bench.core.echo'), {
     strategy: new NatsRpcServer({ servers, maxConcurrency: 256 }),
     logger: false,
   });
@@ -75,7 +66,7 @@ async function main() {
   const coreClient = new NatsRpcClient({ servers });
   await coreClient.connect();
 
-  const jsApp = await NestFactory.createMicroservice(JetStreamEchoModule, {
+  const jsApp = await NestFactory.createMicroservice(echoModule('bench.js.echo'), {
     strategy: new NatsRpcServer({
       servers,
       maxConcurrency: 256,

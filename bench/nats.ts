@@ -33,21 +33,10 @@ import { registerOtelSdkIfAsked } from './otel-sdk.js';
 
 const servers = process.env.NATS_URL ?? BROKERS.NATS_URL;
 
-@Controller()
-class EchoController {
-  @MessagePattern('bench.nest.echo')
-  nest(@Payload() data: unknown) {
-    return data;
-  }
-  @MessagePattern('bench.ours.echo')
-  ours(@Payload() data: unknown) {
-    return data;
-  }
-}
-@Module({ controllers: [EchoController] })
-class EchoModule {}
-
-/** A module with one echo handler only: Nest's built-in server subscribes to every EchoModule pattern. */
+/**
+ * A module with one echo handler: each server gets its own, since Nest's built-in NATS server (and ours)
+ * subscribes to every pattern of its module, and a shared module made each answer the other's requests too.
+ */
 function echoModule(pattern: string) {
   @Controller()
   class OneEchoController {
@@ -77,7 +66,7 @@ async function main() {
   rawServer.subscribe('bench.raw.echo', { callback: (_e, m) => void m.respond(m.data) });
   const rawClient = await connect({ servers });
 
-  const nestApp = await NestFactory.createMicroservice(EchoModule, {
+  const nestApp = await NestFactory.createMicroservice(echoModule('bench.nest.echo'), {
     transport: Transport.NATS,
     options: { servers },
     logger: false,
@@ -86,7 +75,7 @@ async function main() {
   const nestClient = new ClientNats({ servers });
   await nestClient.connect();
 
-  const ourApp = await NestFactory.createMicroservice(EchoModule, {
+  const ourApp = await NestFactory.createMicroservice(echoModule('bench.ours.echo'), {
     strategy: new NatsRpcServer({ servers, maxConcurrency: 256 }),
     logger: false,
   });

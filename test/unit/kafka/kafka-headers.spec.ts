@@ -1,4 +1,3 @@
-import type { HeaderMap } from '../../../lib/core/wire.js';
 import { describe, expect, it } from 'vitest';
 import { replyHeaders, replyPartitionOf, replyRouteOf } from '../../../lib/kafka/kafka-headers.js';
 import type { HeaderMap } from '../../../lib/core/wire.js';
