@@ -7,9 +7,8 @@
 // Run: npm run bench:kafka [-- --quick]   or   npm run bench -- kafka   (the broker from
 // `bash scripts/brokers.sh up kafka`; BENCH_MS, BENCH_ROUNDS: see bench/harness.ts;
 // KAFKA_BROKERS=127.0.0.1:9092). Topics and groups get a random prefix and are deleted after.
-import { Controller, Module, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ClientKafka, MessagePattern, Payload, Transport } from '@nestjs/microservices';
+import { ClientKafka, Transport } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import kafkajs from 'kafkajs';
@@ -35,6 +34,7 @@ import {
   type Section,
   type Target,
 } from './harness.js';
+import { echoModule } from './echo-module.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? BROKERS.KAFKA_BROKERS).split(',');
 const prefix = `bench-${randomUUID().slice(0, 8)}`;
@@ -44,19 +44,6 @@ const INSTANCES = QUICK ? [1, 4] : [1, 2, 4, 8];
 /** Concurrency of the reply-topic section. */
 const INSTANCE_CONCURRENCY = 64;
 const silent = { log() {}, error() {}, warn() {}, debug() {}, verbose() {}, fatal() {} };
-
-function echoModule(pattern: string): Type {
-  @Controller()
-  class EchoController {
-    @MessagePattern(pattern)
-    echo(@Payload() data: unknown) {
-      return data;
-    }
-  }
-  @Module({ controllers: [EchoController] })
-  class EchoModule {}
-  return EchoModule;
-}
 
 /** Raw kafkajs: a consumer that echoes each request to its reply topic, and a correlation map on the caller. */
 async function rawKafkajs(kafka: InstanceType<typeof kafkajs.Kafka>) {

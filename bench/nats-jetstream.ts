@@ -4,9 +4,8 @@
 // writes no report file.
 // Run: npm run bench:nats-jetstream [-- --quick]   (BENCH_MS, BENCH_ROUNDS: see bench/harness.ts;
 // the broker from scripts/brokers.sh up nats, JetStream on)
-import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ClientNats, MessagePattern, Payload, Transport } from '@nestjs/microservices';
+import { ClientNats, Transport } from '@nestjs/microservices';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { firstValueFrom } from 'rxjs';
@@ -25,23 +24,10 @@ import {
   printPairs,
   printTable,
 } from './harness.js';
+import { echoModule } from './echo-module.js';
 
 const servers = process.env.NATS_URL ?? BROKERS.NATS_URL;
 const stream = 'BENCH_RPC_REQUESTS';
-
-/** One echo handler per server: a server subscribes to every pattern of its module, so none may share one. */
-function echoModule(pattern: string) {
-  @Controller()
-  class EchoController {
-    @MessagePattern(pattern)
-    echo(@Payload() data: unknown) {
-      return data;
-    }
-  }
-  @Module({ controllers: [EchoController] })
-  class EchoModule {}
-  return EchoModule;
-}
 
 async function main() {
   measureBrokerCpu('nats');

@@ -4,9 +4,9 @@
 // BENCH_ROUNDS with the median reported: see bench/harness.ts; the broker from scripts/brokers.sh up nats;
 // BENCH_OTEL=sdk with the OpenTelemetry SDK registered: bench/otel-sdk.ts; BENCH_OTEL set at all adds an
 // A/B pair in the same process, ours with the default `telemetry` and with it off, on servers of their own)
-import { Controller, type INestMicroservice, Module } from '@nestjs/common';
+import type { INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ClientNats, MessagePattern, Payload, Transport } from '@nestjs/microservices';
+import { ClientNats, Transport } from '@nestjs/microservices';
 import { connect } from '@nats-io/transport-node';
 import { firstValueFrom } from 'rxjs';
 import { NatsRpcClient, NatsRpcServer } from '../lib/nats/index.js';
@@ -30,25 +30,9 @@ import {
   type Target,
 } from './harness.js';
 import { registerOtelSdkIfAsked } from './otel-sdk.js';
+import { echoModule } from './echo-module.js';
 
 const servers = process.env.NATS_URL ?? BROKERS.NATS_URL;
-
-/**
- * A module with one echo handler: each server gets its own, since Nest's built-in NATS server (and ours)
- * subscribes to every pattern of its module, and a shared module made each answer the other's requests too.
- */
-function echoModule(pattern: string) {
-  @Controller()
-  class OneEchoController {
-    @MessagePattern(pattern)
-    echo(@Payload() data: unknown) {
-      return data;
-    }
-  }
-  @Module({ controllers: [OneEchoController] })
-  class OneEchoModule {}
-  return OneEchoModule;
-}
 
 /**
  * With BENCH_OTEL set: an A/B pair in one process, ours with the default `telemetry` against ours with

@@ -3,15 +3,14 @@
 // at its end, the client's pending entries, the process's timers and other active resources, and the
 // listeners on the broker client's emitters, each before and after.
 // Run: npm run bench:soak [-- nats|rabbitmq|kafka ...] [-- --quick]   (brokers from scripts/brokers.sh up)
-import { Controller, Module, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { MessagePattern, Payload } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { firstValueFrom } from 'rxjs';
 import { BROKERS, QUICK, formatDuration, payloadOf, runRequests } from './harness.js';
+import { echoModule } from './echo-module.js';
 
 const BROKER_NAMES = ['nats', 'rabbitmq', 'kafka'] as const;
 type Broker = (typeof BROKER_NAMES)[number];
@@ -33,19 +32,6 @@ interface Snapshot {
   pending: number;
   resources: Record<string, number>;
   listeners: number;
-}
-
-function echoModule(pattern: string): Type {
-  @Controller()
-  class EchoController {
-    @MessagePattern(pattern)
-    echo(@Payload() data: unknown) {
-      return data;
-    }
-  }
-  @Module({ controllers: [EchoController] })
-  class EchoModule {}
-  return EchoModule;
 }
 
 async function start(broker: Broker): Promise<Subject> {
