@@ -18,6 +18,7 @@ import { tlsVerificationCode } from '../../core/connection-refusal.js';
 import { describe } from '../../core/describe.js';
 import { toBuffer } from '../../core/bytes.js';
 import { type HeaderMap, headerMap } from '../../core/wire.js';
+import { untilFirstJoin } from '../driver/first-join.js';
 import type {
   Assignment,
   BatchHandler,
@@ -290,38 +291,16 @@ export class KafkajsConsumer implements DriverConsumer {
   }
 
   async run(handler: BatchHandler, listener: ConsumerListener, joinTimeoutMs: number): Promise<void> {
-    let joined!: () => void;
-    let failed!: (err: Error) => void;
-    const firstJoin = new Promise<void>((resolve, reject) => {
-      joined = resolve;
-      failed = reject;
-    });
-    const timer = setTimeout(
-      () => failed(new Error(`The consumer did not join its group within ${joinTimeoutMs} ms`)),
-      joinTimeoutMs,
-    );
     this.handler = handler;
-    this.listener = {
-      ...listener,
-      assigned: (assignment) => {
-        listener.assigned?.(assignment);
-        joined();
+    await untilFirstJoin(
+      listener,
+      joinTimeoutMs,
+      (wrapped) => {
+        this.listener = wrapped;
+        return this.start();
       },
-    };
-    // kafkajs's own connect and join may outlast the timer: race them, so the timeout is honoured and
-    // neither promise is ever left rejected without a handler (an unhandled rejection ends the process).
-    const started = this.start();
-    started.catch(() => undefined);
-    firstJoin.catch(() => undefined);
-    try {
-      await Promise.race([started, firstJoin]);
-      await firstJoin;
-    } catch (err) {
-      await this.disconnect().catch(() => undefined);
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
+      () => this.disconnect(),
+    );
   }
 
   private async start(): Promise<void> {

@@ -12,6 +12,7 @@ import {
 } from '@platformatic/kafka';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type HeaderMap, headerMap } from '../../core/wire.js';
+import { untilFirstJoin } from '../driver/first-join.js';
 import type {
   Assignment,
   BatchHandler,
@@ -88,37 +89,16 @@ export class PlatformaticConsumer implements DriverConsumer {
   }
 
   async run(handler: BatchHandler, listener: ConsumerListener, joinTimeoutMs: number): Promise<void> {
-    let joined!: () => void;
-    let failed!: (err: Error) => void;
-    const firstJoin = new Promise<void>((resolve, reject) => {
-      joined = resolve;
-      failed = reject;
-    });
-    const timer = setTimeout(
-      () => failed(new Error(`The consumer did not join its group within ${joinTimeoutMs} ms`)),
-      joinTimeoutMs,
-    );
     this.handler = handler;
-    this.listener = {
-      ...listener,
-      assigned: (assignment) => {
-        listener.assigned?.(assignment);
-        joined();
+    await untilFirstJoin(
+      listener,
+      joinTimeoutMs,
+      (wrapped) => {
+        this.listener = wrapped;
+        return this.start();
       },
-    };
-    // The join may outlast the timer: race them, and never leave either promise rejected unhandled.
-    const started = this.start();
-    started.catch(() => undefined);
-    firstJoin.catch(() => undefined);
-    try {
-      await Promise.race([started, firstJoin]);
-      await firstJoin;
-    } catch (err) {
-      await this.disconnect().catch(() => undefined);
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
+      () => this.disconnect(),
+    );
   }
 
   private async start(): Promise<void> {
