@@ -1,0 +1,99 @@
+import { type INestMicroservice, Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Transport } from '@nestjs/microservices';
+import { lastValueFrom } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RpcNoRespondersError, RpcRemoteError, RpcTimeoutError } from '../../../lib/index.js';
+import { KafkaRpcClient } from '../../../lib/kafka/index.js';
+import { KAFKA_BROKERS } from '../brokers.js';
+import { compatModule, outcome } from '../support/nest-compat.js';
+import { cleanUp, rawKafka, uniquePrefix } from './kafka-helpers.js';
+
+const prefix = uniquePrefix('nestc');
+// Nothing is sent to `never`: Nest's ServerKafka would wait for it for ever, and so would its close().
+const HANDLERS = ['sum', 'count', 'fail', 'failText', 'boom', 'nothing', 'echo', 'never', 'sumBy', 'seen'];
+
+describe("Kafka: our client with protocol 'nest' calls an unchanged Nest ServerKafka", () => {
+  const seen: unknown[] = [];
+  let nest: INestMicroservice;
+  let client: KafkaRpcClient;
+
+  beforeAll(async () => {
+    Logger.overrideLogger(false); // Nest's ServerKafka logs every group event
+    const admin = rawKafka(`${prefix}-admin`).admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [...HANDLERS, 'idle'].map((h) => ({ topic: `${prefix}.${h}`, numPartitions: 1 })),
+    });
+    await admin.disconnect();
+    nest = await NestFactory.createMicroservice(compatModule(prefix, 'nest', seen), {
+      transport: Transport.KAFKA,
+      options: {
+        client: { brokers: KAFKA_BROKERS, clientId: `${prefix}-nest`, logLevel: 0 },
+        consumer: { groupId: `${prefix}-nest`, sessionTimeout: 6_000, heartbeatInterval: 500 },
+        subscribe: { fromBeginning: true }, // requests sent before the group has joined are read too
+      },
+      logger: false,
+    });
+    await nest.listen();
+    client = new KafkaRpcClient({
+      client: { brokers: KAFKA_BROKERS, clientId: `${prefix}-ours`, logLevel: 'nothing' },
+      protocol: 'nest',
+      timeout: 20_000,
+    });
+    await client.connect();
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await nest?.close();
+    Logger.overrideLogger(['error', 'warn']);
+    await cleanUp(prefix);
+  });
+
+  it('values, a stream, an empty result, typed errors', async () => {
+    expect(await outcome(client.send(`${prefix}.sum`, [1, 2, 3]))).toEqual({ values: [6] });
+    expect(await outcome(client.send(`${prefix}.count`, 5))).toEqual({ values: [0, 1, 2, 3, 4] });
+    expect(await outcome(client.send(`${prefix}.nothing`, {}))).toEqual({ values: [] });
+    expect(await outcome(client.send(`${prefix}.echo`, { a: [1, 'b'] }))).toEqual({
+      values: [{ a: [1, 'b'] }],
+    });
+    const refused = await lastValueFrom(client.send(`${prefix}.fail`, 'E_X')).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(RpcRemoteError);
+    expect(refused).toMatchObject({ kind: 'exception', error: { code: 'E_X', message: 'refused E_X' } });
+    const boom = await lastValueFrom(client.send(`${prefix}.boom`, {})).catch((e: unknown) => e);
+    expect(boom).toMatchObject({ kind: 'internal', error: { message: 'Internal server error' } });
+  });
+
+  it('no responders for a topic that does not exist', async () => {
+    await expect(lastValueFrom(client.send(`${prefix}.missing`, 1))).rejects.toBeInstanceOf(
+      RpcNoRespondersError,
+    );
+  });
+
+  it('an emit reaches the ServerKafka event handler', async () => {
+    await lastValueFrom(client.emit(`${prefix}.seen`, { n: 3 }), { defaultValue: undefined });
+    await expect.poll(() => seen, { timeout: 20_000 }).toEqual([{ n: 3 }]);
+  });
+
+  it('keeps 1 000 requests in flight, every reply correct', async () => {
+    const n = 1_000;
+    const replies = await Promise.all(
+      Array.from({ length: n }, (_, i) => lastValueFrom(client.send(`${prefix}.sum`, [i, 4]))),
+    );
+    expect(replies).toEqual(Array.from({ length: n }, (_, i) => i + 4));
+  });
+
+  it('our timeout applies: a topic nobody consumes', async () => {
+    const short = new KafkaRpcClient({
+      client: { brokers: KAFKA_BROKERS, clientId: `${prefix}-short`, logLevel: 'nothing' },
+      protocol: 'nest',
+      timeout: 500,
+    });
+    try {
+      await expect(lastValueFrom(short.send(`${prefix}.idle`, 1))).rejects.toBeInstanceOf(RpcTimeoutError);
+    } finally {
+      await short.close();
+    }
+  });
+});
