@@ -1,3 +1,4 @@
+import { CONTENT_TYPE_JSON } from '../core/codec.js';
 import { type HeaderMap, Headers } from '../core/wire.js';
 
 /** Spring Kafka / Nest `ClientKafka` request-reply headers (string values). */
@@ -61,5 +62,7 @@ export function replyHeaders(
     return { headers, value: null };
   }
   if (marker === undefined) headers[NestKafkaHeaders.isDisposed] = '1';
-  return { headers, value: reply.body };
+  // An undefined result: Nest's ServerKafka sends a null value, which its client reads as `null`.
+  const none = reply.body.length === 0 && reply.contentType === CONTENT_TYPE_JSON;
+  return { headers, value: none ? null : reply.body };
 }

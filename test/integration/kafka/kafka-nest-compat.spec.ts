@@ -1,12 +1,12 @@
 import { type INestMicroservice, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Transport } from '@nestjs/microservices';
+import { ClientKafka, Transport } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RpcNoRespondersError, RpcRemoteError, RpcTimeoutError } from '../../../lib/index.js';
-import { KafkaRpcClient } from '../../../lib/kafka/index.js';
+import { KafkaRpcClient, KafkaRpcServer } from '../../../lib/kafka/index.js';
 import { KAFKA_BROKERS } from '../brokers.js';
-import { compatModule, outcome } from '../support/nest-compat.js';
+import { compatModule, differentialCalls, outcome } from '../support/nest-compat.js';
 import { cleanUp, rawKafka, uniquePrefix } from './kafka-helpers.js';
 
 const prefix = uniquePrefix('nestc');
@@ -95,5 +95,91 @@ describe("Kafka: our client with protocol 'nest' calls an unchanged Nest ServerK
     } finally {
       await short.close();
     }
+  });
+});
+
+describe("Kafka: an unchanged ClientKafka sees our server answer as Nest's ServerKafka does", () => {
+  const dprefix = uniquePrefix('nestd');
+  // no `unknown` pattern: ClientKafka has no timeout, and a topic nobody serves never answers
+  const calls = differentialCalls(dprefix).filter(([pattern]) => !pattern.endsWith('.unknown'));
+  const patterns = [...new Set(calls.map(([pattern]) => pattern))];
+  let client: ClientKafka;
+
+  beforeAll(async () => {
+    Logger.overrideLogger(false);
+    const admin = rawKafka(`${dprefix}-admin`).admin();
+    await admin.connect();
+    const handlers = HANDLERS.map((h) => `${dprefix}.${h}`);
+    await admin.createTopics({
+      topics: [...handlers, ...patterns.map((p) => `${p}.reply`)].map((topic) => ({
+        topic,
+        numPartitions: 1,
+      })),
+    });
+    await admin.disconnect();
+    client = new ClientKafka({
+      client: { brokers: KAFKA_BROKERS, clientId: `${dprefix}-caller`, logLevel: 0 },
+      consumer: { groupId: `${dprefix}-caller`, maxWaitTimeInMs: 50 },
+      subscribe: { fromBeginning: true },
+    });
+    for (const pattern of patterns) client.subscribeToResponseOf(pattern);
+    await client.connect();
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    Logger.overrideLogger(['error', 'warn']);
+    await cleanUp(dprefix);
+  });
+
+  async function callAll() {
+    const results = [];
+    for (const [pattern, data] of calls) results.push(await outcome(client.send(pattern, data)));
+    return results;
+  }
+
+  it('the same calls give the same results (values, a stream, RpcException payloads, internal errors)', async () => {
+    const nest = await NestFactory.createMicroservice(compatModule(dprefix, 'nest', []), {
+      transport: Transport.KAFKA,
+      options: {
+        client: { brokers: KAFKA_BROKERS, clientId: `${dprefix}-nest`, logLevel: 0 },
+        consumer: { groupId: `${dprefix}-nest`, sessionTimeout: 6_000, heartbeatInterval: 500 },
+        subscribe: { fromBeginning: true },
+      },
+      logger: false,
+    });
+    await nest.listen();
+    let fromNest;
+    try {
+      fromNest = await callAll();
+    } finally {
+      await nest.close();
+    }
+    const ours = await NestFactory.createMicroservice(compatModule(dprefix, 'ours', []), {
+      strategy: new KafkaRpcServer({
+        client: { brokers: KAFKA_BROKERS, clientId: `${dprefix}-ours`, logLevel: 'nothing' },
+        consumer: { groupId: `${dprefix}-ours`, sessionTimeout: 6_000, heartbeatInterval: 500 },
+      }),
+      logger: false,
+    });
+    await ours.listen();
+    try {
+      expect(await callAll()).toEqual(fromNest);
+    } finally {
+      await ours.close();
+    }
+    // what the comparison covers (through Nest's Kafka parser, which leaves numbers as text)
+    expect(fromNest).toEqual([
+      { values: ['6'] },
+      { values: ['0'] },
+      { values: ['0', '1', '2', '3', '4'] },
+      { values: [null] }, // an empty stream: ClientKafka reads the null value of the end as a value
+      { error: { code: 'E_LIMIT', message: 'refused E_LIMIT' } },
+      { error: { status: 'error', message: 'plain refusal' } },
+      { error: { status: 'error', message: 'Internal server error' } },
+      { values: [null] },
+      { values: [{ text: 'héllo', nested: { list: [1, null, true] } }] },
+      { values: ['a string'] },
+    ]);
   });
 });
