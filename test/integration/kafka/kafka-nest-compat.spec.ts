@@ -182,4 +182,27 @@ describe("Kafka: an unchanged ClientKafka sees our server answer as Nest's Serve
       { values: ['a string'] },
     ]);
   });
+
+  it('our server takes a ClientKafka emit and 1 000 ClientKafka requests in flight', async () => {
+    const seen: unknown[] = [];
+    const ours = await NestFactory.createMicroservice(compatModule(dprefix, 'ours', seen), {
+      strategy: new KafkaRpcServer({
+        client: { brokers: KAFKA_BROKERS, clientId: `${dprefix}-ours2`, logLevel: 'nothing' },
+        consumer: { groupId: `${dprefix}-ours2`, sessionTimeout: 6_000, heartbeatInterval: 500 },
+      }),
+      logger: false,
+    });
+    await ours.listen();
+    try {
+      await lastValueFrom(client.emit(`${dprefix}.seen`, { n: 5 }), { defaultValue: undefined });
+      await expect.poll(() => seen, { timeout: 20_000 }).toEqual([{ n: 5 }]);
+      const n = 1_000;
+      const replies = await Promise.all(
+        Array.from({ length: n }, (_, i) => lastValueFrom(client.send(`${dprefix}.sum`, [i, 5]))),
+      );
+      expect(replies).toEqual(Array.from({ length: n }, (_, i) => String(i + 5)));
+    } finally {
+      await ours.close();
+    }
+  });
 });
