@@ -101,18 +101,34 @@ export function readNestReply(body: Uint8Array): { id?: unknown; reply: InboundR
   }
   if (!isEnvelope(value)) return { reply: asReply(encode(value), headerMap()) };
   const { id, err, response, isDisposed } = value;
+  return {
+    id,
+    reply: nestInboundReply(err, response === undefined ? undefined : encode(response), isDisposed),
+  };
+}
+
+/**
+ * The parts of a Nest built-in server's reply, from whatever carries them (an envelope, Kafka's
+ * `kafka_nest-*` headers), as our client core reads replies: error, stream value, end, final value.
+ */
+export function nestInboundReply(
+  err: unknown,
+  response: { body: Uint8Array; contentType?: string } | undefined,
+  isDisposed: boolean | undefined,
+): InboundReply {
   const headers = headerMap();
   // Nest's client fails on any truthy `err`, whatever else the reply holds.
   if (err) {
-    headers[Headers.error] = errorKind(value);
-    return { id, reply: asReply(encode(err), headers) };
+    headers[Headers.error] = errorKind(err);
+    return asReply(encode(err), headers);
   }
   if (isDisposed && response === undefined) {
     headers[Headers.stream] = 'end';
-    return { id, reply: { body: EMPTY, headers, contentType: CONTENT_TYPE_JSON } };
+    return { body: EMPTY, headers, contentType: CONTENT_TYPE_JSON };
   }
   if (!isDisposed) headers[Headers.stream] = 'next';
-  return { id, reply: asReply(encode(response), headers) };
+  if (response?.contentType) headers[Headers.contentType] = response.contentType;
+  return { body: response?.body ?? EMPTY, headers, contentType: response?.contentType };
 }
 
 const REPLY_KEYS: ReadonlySet<string> = new Set(['id', 'err', 'response', 'isDisposed', 'status']);
@@ -124,9 +140,9 @@ function isEnvelope(value: unknown): value is NestReply {
   return keys.length > 0 && keys.every((key) => REPLY_KEYS.has(key));
 }
 
-function errorKind(reply: NestReply): RpcRemoteErrorKind {
-  if (reply.err === NEST_NO_HANDLER) return 'no-handler';
-  const e = reply.err as { status?: unknown; message?: unknown };
+function errorKind(err: unknown): RpcRemoteErrorKind {
+  if (err === NEST_NO_HANDLER) return 'no-handler';
+  const e = err as { status?: unknown; message?: unknown };
   return e?.status === 'error' && e.message === 'Internal server error' ? 'internal' : 'exception';
 }
 

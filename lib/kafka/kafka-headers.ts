@@ -1,3 +1,4 @@
+import { CONTENT_TYPE_JSON } from '../core/codec.js';
 import { type HeaderMap, Headers } from '../core/wire.js';
 import type { HeaderBytes } from './driver/kafka-driver.js';
 
@@ -96,5 +97,7 @@ export function replyHeaders(
     return out(null);
   }
   if (marker === undefined) headers[NestKafkaHeaders.isDisposed] = '1';
-  return out(reply.body);
+  // An undefined result: Nest's ServerKafka sends a null value, which its client reads as `null`.
+  const none = reply.body.length === 0 && reply.contentType === CONTENT_TYPE_JSON;
+  return out(none ? null : reply.body);
 }

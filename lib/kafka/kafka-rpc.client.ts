@@ -27,6 +27,8 @@ import {
 import { checkTopicName, ensureTopics } from './kafka-topics.js';
 import { checkKafkaDriver, createKafkaDriver } from './driver/create-driver.js';
 import { kafkaRefusal } from './kafka-refusal.js';
+import { nestKafkaRequestHeaders, readNestKafkaReply } from './kafka-nest-protocol.js';
+import { DEFAULT_PROTOCOL } from '../core/options.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -57,9 +59,12 @@ export class KafkaRpcClient extends RpcClient<KafkaRpcClientOptions> {
   private recovering = false;
   private foreign = 0;
   private received = 0;
+  /** `protocol: 'nest'`: `kafka_*` request headers, for an unchanged Nest `ServerKafka`. */
+  private readonly nest: boolean;
 
   constructor(options: KafkaRpcClientOptions) {
     super(options);
+    this.nest = (options?.protocol ?? DEFAULT_PROTOCOL) === 'nest';
     if (!options?.client?.brokers?.length) throw new TypeError('KafkaRpcClient needs client.brokers');
     if (options.driver !== undefined) checkKafkaDriver(options.driver);
     checkPositiveInt('topics.numPartitions', options.topics?.numPartitions);
@@ -154,6 +159,11 @@ export class KafkaRpcClient extends RpcClient<KafkaRpcClientOptions> {
   }
 
   protected async publishRequest(request: OutboundRequest, entry: ActiveRequest): Promise<void> {
+    if (this.nest)
+      return this.produce(
+        request,
+        nestKafkaRequestHeaders(request.headers, request.contentType, entry.correlationId, this.replyTopic),
+      );
     const headers: HeaderMap = {
       ...request.headers,
       [Headers.contentType]: request.contentType,
@@ -224,17 +234,21 @@ export class KafkaRpcClient extends RpcClient<KafkaRpcClientOptions> {
     for (const record of records) {
       this.positions.set(partition, String(Number(record.offset) + 1));
       this.received++;
-      const correlationId = record.headers[Headers.correlationId];
+      const nest = this.nest ? readNestKafkaReply(record.headers, record.value) : undefined;
+      const correlationId = nest ? nest.correlationId : record.headers[Headers.correlationId];
       if (correlationId === undefined || this.pending.get(correlationId) === undefined) {
         this.foreign++;
         continue;
       }
       try {
-        this.handleReply(correlationId, {
-          body: record.value ?? EMPTY,
-          headers: record.headers,
-          contentType: record.headers[Headers.contentType],
-        });
+        this.handleReply(
+          correlationId,
+          nest?.reply ?? {
+            body: record.value ?? EMPTY,
+            headers: record.headers,
+            contentType: record.headers[Headers.contentType],
+          },
+        );
       } catch (err) {
         this.logger.error(`Reply handling failed: ${describe(err)}`);
       }
