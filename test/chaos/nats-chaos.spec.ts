@@ -10,6 +10,7 @@ import { clusterEnv } from '../../scripts/broker-env.mjs';
 import * as nats from '../../scripts/cluster/nats.mjs';
 import { RpcTimeoutError } from '../../lib/index.js';
 import { NatsRpcClient, NatsRpcServer } from '../../lib/nats/index.js';
+import { runFault } from './fault.js';
 import { heal, partition } from './netfilter.js';
 import { writeReport } from './report.js';
 import {
@@ -17,8 +18,6 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   HUNG_MARGIN_MS,
   Traffic,
-  figures,
-  timeline,
   type FaultFigures,
 } from './traffic.js';
 import { WorkerProcess } from './worker-process.js';
@@ -75,24 +74,8 @@ describe('NATS cluster chaos', () => {
     );
   });
 
-  /** Injects a fault, waits for the traffic to recover, undoes it, waits again, and checks the figures. */
-  async function fault(name: string, detection: string, inject: () => Promise<() => Promise<void>>) {
-    const t = Date.now();
-    const undo = await inject();
-    const recovered = await traffic.recovered(t);
-    const during = timeline(traffic, t);
-    await undo();
-    expect(recovered, `did not recover from "${name}":\n${during}`).toBe(true);
-    const healed = Date.now();
-    expect(
-      await traffic.recovered(healed),
-      `did not recover after undoing "${name}":\n${timeline(traffic, healed)}`,
-    ).toBe(true);
-    const f = figures(traffic, name, detection, t, Date.now());
-    rows.push(f);
-    expect(f.hung).toBe(0);
-    expect(f.mismatched).toBe(0);
-  }
+  const fault = (name: string, detection: string, inject: () => Promise<() => Promise<void>>) =>
+    runFault(traffic, rows, name, detection, inject);
 
   async function nodeOf(name: string): Promise<number> {
     const i = await nats.nodeOf(env, name);

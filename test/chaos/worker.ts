@@ -29,6 +29,10 @@ async function strategy(): Promise<CustomStrategy['strategy']> {
     const { NatsRpcServer } = await import('../../lib/nats/index.js');
     return new NatsRpcServer({ servers: target.split(','), queue: 'chaos-worker' });
   }
+  if (broker === 'rabbitmq') {
+    const { RabbitRpcServer } = await import('../../lib/rabbitmq/index.js');
+    return new RabbitRpcServer({ urls: target.split(','), queue: { quorum: true } });
+  }
   throw new Error(`unknown broker ${broker}`);
 }
 
