@@ -10,6 +10,7 @@ import { clusterEnv } from '../../scripts/broker-env.mjs';
 import * as rabbit from '../../scripts/cluster/rabbitmq.mjs';
 import { RabbitRpcClient, RabbitRpcServer } from '../../lib/rabbitmq/index.js';
 import { runFault } from './fault.js';
+import { heal, partition } from './netfilter.js';
 import { writeReport } from './report.js';
 import {
   ChaosController,
@@ -21,9 +22,16 @@ import {
 import { WorkerProcess } from './worker-process.js';
 
 const env = clusterEnv();
-const urls = env.rabbitmq.map((n) => n.url);
+/** Tuned: AMQP heartbeat 2 s (RabbitMQ's default 60 s) so a partition is noticed; a kill needs none. */
+const HEARTBEAT_S = 2;
+const urls = env.rabbitmq.map((n) => `${n.url}?heartbeat=${HEARTBEAT_S}`);
 const rows: FaultFigures[] = [];
-const named = (name: string) => ({ clientProperties: { connection_name: name } });
+/** Tuned: a connection attempt to a silent (partitioned) node gives up after 2 s (default 10 s). */
+const CONNECT_TIMEOUT_MS = 2_000;
+const named = (name: string) => ({
+  clientProperties: { connection_name: name },
+  timeout: CONNECT_TIMEOUT_MS,
+});
 
 describe('RabbitMQ cluster chaos', () => {
   let app: INestMicroservice;
@@ -63,7 +71,7 @@ describe('RabbitMQ cluster chaos', () => {
         'RabbitMQ 3.10.8 (Debian), 3 nodes, classic-config discovery, pause_minority, shared cookie',
         `quorum request queues (chaos.double, chaos.stream), replication 3; client and server given all three URLs`,
         `traffic ~200 req/s, one in four a 3-value stream, request timeout ${DEFAULT_REQUEST_TIMEOUT_MS} ms, hung = no outcome after ${DEFAULT_REQUEST_TIMEOUT_MS + HUNG_MARGIN_MS} ms`,
-        `node kill: sockets reset at once (AMQP and Erlang distribution); net_ticktime ${rabbit.RABBIT_NET_TICKTIME_S} s (tuned, default 60) matters only for silent peers; amqplib recovery defaults`,
+        `node kill: sockets reset at once (AMQP and Erlang distribution), amqplib recovery defaults; partition: AMQP heartbeat ${HEARTBEAT_S} s, socketOptions.timeout ${CONNECT_TIMEOUT_MS} ms, net_ticktime ${rabbit.RABBIT_NET_TICKTIME_S} s (tuned; defaults 60 s / 10 s / 60 s)`,
       ],
       rows,
     );
@@ -90,6 +98,24 @@ describe('RabbitMQ cluster chaos', () => {
     const node = await rabbit.nodeOfConnection(env, 'chaos-client', 0);
     expect(node).toBeDefined();
     await fault("kill client's node", 'TCP reset, amqplib recovery', () => killAndRestart(node!));
+  }, 300_000);
+
+  it("partitions the client's node away (nftables) and heals it", async () => {
+    // node 0 runs the namespace's epmd, which the partition would cut off too: take another node
+    const client0 = await rabbit.nodeOfConnection(env, 'chaos-client', 0);
+    const i = client0 !== undefined && client0 !== 0 ? client0 : 1;
+    const node = env.rabbitmq[i];
+    await fault(
+      i === client0 ? "partition client's node" : 'partition a node',
+      `heartbeat ${HEARTBEAT_S} s, connect timeout 2 s, net_ticktime ${rabbit.RABBIT_NET_TICKTIME_S} s (tuned)`,
+      async () => {
+        partition({ gid: node.gid, ports: [node.port, node.distPort] });
+        return async () => {
+          heal();
+          await rabbit.ready(env, via(i));
+        };
+      },
+    );
   }, 300_000);
 
   it('kills a worker mid-request: the request is redelivered and answered exactly once', async () => {
