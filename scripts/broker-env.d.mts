@@ -22,3 +22,19 @@ export const HOST: string;
 export const TEST_PORT_BASE: number;
 export function brokerEnv(options?: { portBase?: number | string; stateDir?: string }): BrokerEnv;
 export function testBrokerEnv(): BrokerEnv;
+export interface ClusterEnv {
+  base: number;
+  host: string;
+  stateDir: string;
+  nats: { name: string; port: number; routePort: number; monitorPort: number; gid: number; url: string }[];
+  rabbitmq: { name: string; nodename: string; port: number; distPort: number; gid: number; url: string }[];
+  kafka: {
+    name: string;
+    nodeId: number;
+    port: number;
+    controllerPort: number;
+    gid: number;
+    broker: string;
+  }[];
+}
+export function clusterEnv(options?: { portBase?: number | string; stateDir?: string }): ClusterEnv;

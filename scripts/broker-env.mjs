@@ -65,6 +65,60 @@ export function brokerEnv(options = {}) {
   };
 }
 
+/**
+ * The addresses and state of the 3-node clusters of one port base (scripts/cluster/): ports B+100..B+149.
+ * NATS clients B+100..102, routes B+103..105, monitor B+106..108; RabbitMQ AMQP B+110..112, Erlang
+ * distribution B+113..115; Kafka broker B+120+2i and controller B+121+2i for node i. Without a base the
+ * clusters take base 20000. State in .brokers/cluster-B/ (or BROKERS_STATE_DIR/cluster). Each node runs
+ * under a group id of its own (`gid`, when started as root), so that a partition can drop its packets.
+ * @param {{ portBase?: number | string, stateDir?: string }} [options] defaults: the environment
+ */
+export function clusterEnv(options = {}) {
+  const NODE_GID_BASE = 61_000;
+  const raw = options.portBase ?? process.env.BROKERS_PORT_BASE ?? '';
+  const base = raw === '' ? 20_000 : Number(raw);
+  if (!(Number.isInteger(base) && base >= 1024 && base <= 65_000)) {
+    throw new RangeError(`BROKERS_PORT_BASE must be an integer from 1024 to 65000, got ${raw}`);
+  }
+  const nodes = [0, 1, 2];
+  const stateDir = resolve(
+    ROOT,
+    options.stateDir ??
+      (process.env.BROKERS_STATE_DIR
+        ? resolve(process.env.BROKERS_STATE_DIR, 'cluster')
+        : `.brokers/cluster-${base}`),
+  );
+  return {
+    base,
+    host: HOST,
+    stateDir,
+    nats: nodes.map((i) => ({
+      name: `nats${i + 1}`,
+      port: base + 100 + i,
+      routePort: base + 103 + i,
+      monitorPort: base + 106 + i,
+      gid: NODE_GID_BASE + i,
+      url: `nats://${HOST}:${base + 100 + i}`,
+    })),
+    rabbitmq: nodes.map((i) => ({
+      name: `rabbit${i + 1}`,
+      nodename: `chaos${base}r${i + 1}@localhost`,
+      port: base + 110 + i,
+      distPort: base + 113 + i,
+      gid: NODE_GID_BASE + 10 + i,
+      url: `amqp://guest:guest@${HOST}:${base + 110 + i}`,
+    })),
+    kafka: nodes.map((i) => ({
+      name: `kafka${i + 1}`,
+      nodeId: i + 1,
+      port: base + 120 + 2 * i,
+      controllerPort: base + 121 + 2 * i,
+      gid: NODE_GID_BASE + 20 + i,
+      broker: `${HOST}:${base + 120 + 2 * i}`,
+    })),
+  };
+}
+
 /** The set the test suite uses. */
 export function testBrokerEnv() {
   return brokerEnv({

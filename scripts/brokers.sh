@@ -2,6 +2,7 @@
 # Run the three brokers on loopback, without Docker, for the integration tests, the demo and the benchmarks.
 #
 #   scripts/brokers.sh up|down|restart|status [kafka|nats|rabbitmq]...   (no broker = all three)
+#   scripts/brokers.sh cluster up|down|status [kafka|nats|rabbitmq]...   3-node clusters (scripts/cluster/)
 #
 #   nats      Debian's nats-server, JetStream on, 127.0.0.1:4222
 #   rabbitmq  Debian's rabbitmq-server, 127.0.0.1:5672, guest/guest (loopback only)
@@ -519,12 +520,14 @@ cmd_status() {
 }
 
 usage() {
-  echo "usage: $0 up|down|restart|status [kafka|nats|rabbitmq]..." >&2
+  echo "usage: $0 [cluster] up|down|restart|status [kafka|nats|rabbitmq]..." >&2
   exit 64
 }
 
 main() {
   (($# >= 1)) || usage
+  # the 3-node clusters live in a Node module of their own (scripts/cluster/cli.mjs)
+  [[ $1 == cluster ]] && exec node "$ROOT/scripts/cluster/cli.mjs" "${@:2}"
   local cmd=$1 b
   shift
   local brokers=("$@")

@@ -3,7 +3,14 @@ import type { RpcClientOptions, RpcServerOptions } from '../core/options.js';
 import type { JetStreamClientOptions, JetStreamServerOptions } from './jetstream/jetstream-options.js';
 
 /** Connection options passed through to nats.js `connect()` (servers, token, user/pass, authenticator, tls, reconnect settings…). */
-export type NatsConnectionOptions = Omit<NodeConnectionOptions, 'inboxPrefix'>;
+export type NatsConnectionOptions = Omit<NodeConnectionOptions, 'inboxPrefix'> & {
+  /**
+   * How long one connection attempt to one server may take, in ms: nats.js's own `timeout`, which our
+   * `timeout` (the request timeout) shadows. In a cluster a server that does not answer at all (a
+   * partition) holds up the reconnect to the next one that long. Default: nats.js's (20 000).
+   */
+  connectTimeout?: number;
+};
 
 export interface NatsRpcServerOptions extends RpcServerOptions, NatsConnectionOptions {
   /**
@@ -53,11 +60,13 @@ export function natsConnectionOptions(
     jetstream: _jetstream,
     nestCompat: _nestCompat,
     protocol: _protocol,
+    connectTimeout,
     ...connection
   } = options as NatsRpcServerOptions & NatsRpcClientOptions;
   return {
     maxReconnectAttempts: DEFAULT_NATS_MAX_RECONNECT_ATTEMPTS,
     ...connection,
     ...(inboxPrefix ? { inboxPrefix } : {}),
+    ...(connectTimeout !== undefined ? { timeout: connectTimeout } : {}),
   };
 }

@@ -24,6 +24,13 @@ describe('NATS option split', () => {
       inboxPrefix: '_R',
     });
   });
+
+  it('hands connectTimeout to nats.js as its timeout, apart from the request timeout', () => {
+    expect(natsConnectionOptions({ timeout: 3_000, connectTimeout: 1_500 })).toEqual({
+      maxReconnectAttempts: -1,
+      timeout: 1_500,
+    });
+  });
 });
 
 describe('NATS headers', () => {

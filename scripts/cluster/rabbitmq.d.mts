@@ -1,0 +1,12 @@
+import type { ClusterEnv } from '../broker-env.mjs';
+export const DEFAULT_RABBIT_CLUSTER_TIMEOUT_S: number;
+export const RABBIT_NET_TICKTIME_S: number;
+export function ctl(env: ClusterEnv, i: number, args: string[], timeoutMs?: number): Promise<string>;
+export function startNode(env: ClusterEnv, i: number): void;
+export function ready(env: ClusterEnv, i?: number, timeoutMs?: number): Promise<void>;
+export function up(env: ClusterEnv): Promise<void>;
+export function down(env: ClusterEnv): Promise<void>;
+export function killNode(env: ClusterEnv, i: number): Promise<boolean>;
+export function status(env: ClusterEnv): Promise<string[]>;
+export function leaderOf(env: ClusterEnv, queue: string, via: number): Promise<number | undefined>;
+export function nodeOfConnection(env: ClusterEnv, name: string, via: number): Promise<number | undefined>;

@@ -1,0 +1,146 @@
+// Chaos on a 3-node RabbitMQ cluster with quorum queues (scripts/cluster/rabbitmq.mjs), run by
+// `npm run test:chaos` inside a network namespace of its own: steady traffic while the node leading
+// the request queue and the node the client is connected to are killed and restarted, and a worker
+// is killed mid-request (its request is redelivered: exactly one reply).
+import { Module, type INestMicroservice } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { lastValueFrom, toArray } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterEnv } from '../../scripts/broker-env.mjs';
+import * as rabbit from '../../scripts/cluster/rabbitmq.mjs';
+import { RabbitRpcClient, RabbitRpcServer } from '../../lib/rabbitmq/index.js';
+import { runFault } from './fault.js';
+import { heal, partition } from './netfilter.js';
+import { writeReport } from './report.js';
+import {
+  ChaosController,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  HUNG_MARGIN_MS,
+  Traffic,
+  type FaultFigures,
+} from './traffic.js';
+import { WorkerProcess } from './worker-process.js';
+
+const env = clusterEnv();
+/** Tuned: AMQP heartbeat 2 s (RabbitMQ's default 60 s) so a partition is noticed; a kill needs none. */
+const HEARTBEAT_S = 2;
+const urls = env.rabbitmq.map((n) => `${n.url}?heartbeat=${HEARTBEAT_S}`);
+const rows: FaultFigures[] = [];
+/** Tuned: a connection attempt to a silent (partitioned) node gives up after 2 s (default 10 s). */
+const CONNECT_TIMEOUT_MS = 2_000;
+const named = (name: string) => ({
+  clientProperties: { connection_name: name },
+  timeout: CONNECT_TIMEOUT_MS,
+});
+
+describe('RabbitMQ cluster chaos', () => {
+  let app: INestMicroservice;
+  let client: RabbitRpcClient;
+  let traffic: Traffic;
+
+  /** A running node to ask, other than `not`. */
+  const via = (not = -1) => env.rabbitmq.findIndex((_, i) => i !== not);
+
+  beforeAll(async () => {
+    await rabbit.ready(env);
+    @Module({ controllers: [ChaosController] })
+    class ChaosModule {}
+    app = await NestFactory.createMicroservice(ChaosModule, {
+      strategy: new RabbitRpcServer({ urls, queue: { quorum: true }, socketOptions: named('chaos-server') }),
+      logger: false,
+    });
+    await app.listen();
+    client = new RabbitRpcClient({
+      urls,
+      timeout: DEFAULT_REQUEST_TIMEOUT_MS,
+      socketOptions: named('chaos-client'),
+    });
+    await client.connect();
+    traffic = new Traffic(client);
+    traffic.start();
+    expect(await traffic.recovered(Date.now(), 1_000)).toBe(true);
+  });
+
+  afterAll(async () => {
+    await traffic?.stop();
+    await client?.close();
+    await app?.close();
+    writeReport(
+      'rabbitmq',
+      [
+        'RabbitMQ 3.10.8 (Debian), 3 nodes, classic-config discovery, pause_minority, shared cookie',
+        `quorum request queues (chaos.double, chaos.stream), replication 3; client and server given all three URLs`,
+        `traffic ~200 req/s, one in four a 3-value stream, request timeout ${DEFAULT_REQUEST_TIMEOUT_MS} ms, hung = no outcome after ${DEFAULT_REQUEST_TIMEOUT_MS + HUNG_MARGIN_MS} ms`,
+        `node kill: sockets reset at once (AMQP and Erlang distribution), amqplib recovery defaults; partition: AMQP heartbeat ${HEARTBEAT_S} s, socketOptions.timeout ${CONNECT_TIMEOUT_MS} ms, net_ticktime ${rabbit.RABBIT_NET_TICKTIME_S} s (tuned; defaults 60 s / 10 s / 60 s)`,
+      ],
+      rows,
+    );
+  });
+
+  const fault = (name: string, detection: string, inject: () => Promise<() => Promise<void>>) =>
+    runFault(traffic, rows, name, detection, inject);
+
+  const killAndRestart = async (i: number) => {
+    await rabbit.killNode(env, i);
+    return async () => {
+      rabbit.startNode(env, i);
+      await rabbit.ready(env, via(i));
+    };
+  };
+
+  it('kills the node leading the request queue (SIGKILL) and restarts it', async () => {
+    const leader = await rabbit.leaderOf(env, 'chaos.double', 0);
+    expect(leader).toBeDefined();
+    await fault('kill quorum leader node', 'TCP reset, Raft re-election', () => killAndRestart(leader!));
+  }, 300_000);
+
+  it("kills the client's node (SIGKILL) and restarts it", async () => {
+    const node = await rabbit.nodeOfConnection(env, 'chaos-client', 0);
+    expect(node).toBeDefined();
+    await fault("kill client's node", 'TCP reset, amqplib recovery', () => killAndRestart(node!));
+  }, 300_000);
+
+  it("partitions the client's node away (nftables) and heals it", async () => {
+    // node 0 runs the namespace's epmd, which the partition would cut off too: take another node
+    const client0 = await rabbit.nodeOfConnection(env, 'chaos-client', 0);
+    const i = client0 !== undefined && client0 !== 0 ? client0 : 1;
+    const node = env.rabbitmq[i];
+    await fault(
+      i === client0 ? "partition client's node" : 'partition a node',
+      `heartbeat ${HEARTBEAT_S} s, connect timeout 2 s, net_ticktime ${rabbit.RABBIT_NET_TICKTIME_S} s (tuned)`,
+      async () => {
+        partition({ gid: node.gid, ports: [node.port, node.distPort] });
+        return async () => {
+          heal();
+          await rabbit.ready(env, via(i));
+        };
+      },
+    );
+  }, 300_000);
+
+  it('kills a worker mid-request: the request is redelivered and answered exactly once', async () => {
+    // its own client: the redelivery waits for a second worker process to start, longer than 3 s here
+    const patient = new RabbitRpcClient({ urls, timeout: 60_000 });
+    await patient.connect();
+    const first = await WorkerProcess.start('rabbitmq', urls.join(','));
+    const t = Date.now();
+    const reply = lastValueFrom(patient.send<number>('chaos.held', 21).pipe(toArray()));
+    await first.waitFor('held');
+    const second = await WorkerProcess.start('rabbitmq', urls.join(','), { CHAOS_WORKER_ANSWERS: '1' });
+    await first.kill();
+    const values = await reply;
+    await second.kill();
+    await patient.close();
+    expect(values).toEqual([42]);
+    rows.push({
+      fault: 'kill worker mid-request',
+      sent: 1,
+      ok: 1,
+      errors: {},
+      hung: 0,
+      mismatched: 0,
+      recoveryMs: Date.now() - t,
+      detection: 'AMQP connection closed: unacked request requeued',
+    });
+  }, 60_000);
+});
