@@ -107,6 +107,7 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
   }
 
   protected publishRequest(request: OutboundRequest, entry: ActiveRequest): void | Promise<void> {
+    if (this.nestQueue) request = this.inEnvelope(request, entry.correlationId);
     this.checkSize(request);
     if (this.session.gate.open) return this.sendRequest(request, entry);
     return this.sendWhenOpen(request, entry);
@@ -138,6 +139,7 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
 
   /** Resolves once the broker confirmed the event; the emit's timeout bounds the wait for the gate and the confirm together. */
   protected async publishEvent(event: OutboundRequest): Promise<void> {
+    if (this.nestQueue) event = this.inEnvelope(event);
     this.checkSize(event);
     const timeoutMs = event.options.timeout ?? this.options.timeout ?? DEFAULT_TIMEOUT;
     const startedAt = monotonicNow();
@@ -164,9 +166,8 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
     };
     if (event.replyTo !== undefined) options.replyTo = event.replyTo;
     const pattern = event.destination;
-    const [routingKey, body] = this.nestQueue
-      ? [this.nestQueue, encodeNestRequest(pattern, event)]
-      : [pattern, toBuffer(event.body)];
+    const routingKey = this.nestQueue ?? pattern;
+    const body = toBuffer(event.body);
     return new Promise<void>((resolve, reject) => {
       let cancel: (() => void) | undefined;
       const ok = ch.publish(this.exchange?.name ?? '', routingKey, body, options, (err) => {
@@ -225,15 +226,9 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
       if (left <= 0) return; // its timeout fires now; nobody would read the reply
       options.expiration = String(left);
     }
-    const sent = this.nestQueue
-      ? ch.publish(
-          '',
-          this.nestQueue,
-          encodeNestRequest(request.destination, request, entry.correlationId),
-          options,
-        )
-      : ch.publish(this.exchange?.name ?? '', request.destination, toBuffer(request.body), options);
-    if (!sent) this.session.gate.fill();
+    const routingKey = this.nestQueue ?? request.destination;
+    if (!ch.publish(this.exchange?.name ?? '', routingKey, toBuffer(request.body), options))
+      this.session.gate.fill();
   }
 
   /**
@@ -275,6 +270,11 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
     const ch = this.session.channel;
     if (!ch) throw new RpcConnectionError('Not connected to RabbitMQ (the connection is being recovered)');
     return ch;
+  }
+
+  /** `protocol: 'nest'`: the body wrapped in Nest's envelope, before the size check (bytes grow in JSON). */
+  private inEnvelope(request: OutboundRequest, id?: string): OutboundRequest {
+    return { ...request, body: encodeNestRequest(request.destination, request, id) };
   }
 
   private checkSize(message: OutboundRequest): void {
