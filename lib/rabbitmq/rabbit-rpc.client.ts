@@ -20,7 +20,7 @@ import { toBuffer } from '../core/bytes.js';
 import { checkPositiveInt } from '../core/integer-checks.js';
 import { type ActiveRequest, type OutboundRequest, RpcClient } from '../core/rpc-client.js';
 import type { OutboundMessage } from '../core/wire.js';
-import { RabbitSession } from './rabbit-connection.js';
+import { RabbitSession } from './rabbit-session.js';
 import { readHeaders, shortString } from './rabbit-headers.js';
 import {
   DEFAULT_RABBIT_MAX_MESSAGE_SIZE,

@@ -6,7 +6,7 @@ import type { ReplyMode } from '../core/reply-policy.js';
 import { type DispatchOutcome, type Route, RpcServer } from '../core/rpc-server.js';
 import { responderId } from '../core/stream-binding.js';
 import { Headers, type InboundMessage, type OutboundMessage } from '../core/wire.js';
-import { RabbitSession } from './rabbit-connection.js';
+import { RabbitSession } from './rabbit-session.js';
 import { readHeaders, shortString } from './rabbit-headers.js';
 import { RabbitRpcContext, claimSettlement } from './rabbit-rpc.context.js';
 import {

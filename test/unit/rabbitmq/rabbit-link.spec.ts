@@ -13,7 +13,7 @@ vi.mock('amqplib', () => ({
   },
 }));
 
-const { RabbitLink } = await import('../../../lib/rabbitmq/rabbit-connection.js');
+const { RabbitLink } = await import('../../../lib/rabbitmq/rabbit-link.js');
 const { RabbitTopologyError } = await import('../../../lib/rabbitmq/rabbit-topology.js');
 const { RpcConnectionError } = await import('../../../lib/core/errors.js');
 
