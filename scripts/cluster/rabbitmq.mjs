@@ -89,18 +89,29 @@ export function startNode(env, i) {
   start(dirOf(env), node.name, `${BIN}/rabbitmq-server`, [], nodeEnv(env, node), node.gid);
 }
 
-async function running(env, i) {
-  const status = JSON.parse(await ctl(env, i, ['cluster_status', '--formatter', 'json']));
-  return new Set(status.running_nodes ?? []);
+async function clusterStatus(env, i) {
+  return JSON.parse(await ctl(env, i, ['cluster_status', '--formatter', 'json']));
 }
 
-/** Waits until node `i` reports every node of the cluster running. */
-export async function ready(env, i = 0, timeoutMs = DEFAULT_RABBIT_CLUSTER_TIMEOUT_S * 1000) {
+async function running(env, i) {
+  return new Set((await clusterStatus(env, i)).running_nodes ?? []);
+}
+
+/**
+ * Waits until every node reports all three running and no partition: a node restarted right after a
+ * kill can come back seeing a partitioned Mnesia, which one node's view alone does not show.
+ */
+export async function ready(env, _i = 0, timeoutMs = DEFAULT_RABBIT_CLUSTER_TIMEOUT_S * 1000) {
   await waitFor(
     'rabbitmq cluster',
     async () => {
-      const nodes = await running(env, i);
-      return env.rabbitmq.every((n) => nodes.has(n.nodename));
+      for (let i = 0; i < env.rabbitmq.length; i++) {
+        const status = await clusterStatus(env, i);
+        const nodes = new Set(status.running_nodes ?? []);
+        const partitions = Object.keys(status.partitions ?? {}).length;
+        if (partitions > 0 || !env.rabbitmq.every((n) => nodes.has(n.nodename))) return false;
+      }
+      return true;
     },
     { timeoutMs, dir: dirOf(env), watch: env.rabbitmq.map((n) => n.name) },
   );
