@@ -1,8 +1,8 @@
 // Trace interop with REAL FastStream and its TelemetryMiddleware (OpenTelemetry Python SDK; versions in
-// test/interop/requirements.txt), over each real broker: a trace started by a FastStream client goes on
-// in our server, and a trace started by our client goes on in a FastStream subscriber. Our side uses the
-// real OpenTelemetry JS SDK with an in-memory exporter; FastStream's spans come back as JSON lines from
-// test/interop/faststream_app.py (`--telemetry`).
+// test/interop/requirements.txt), over each real broker (NATS core and JetStream, RabbitMQ, Kafka): a
+// trace started by a FastStream client goes on in our server, and a trace started by our client goes on
+// in a FastStream subscriber. Our side uses the real OpenTelemetry JS SDK with an in-memory exporter;
+// FastStream's spans come back as JSON lines from test/interop/faststream_app.py (`--telemetry`).
 import 'reflect-metadata';
 import { Controller, type INestMicroservice, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -27,6 +27,8 @@ import type { RpcServer } from '../../lib/core/rpc-server.js';
 import { KafkaRpcClient, KafkaRpcServer } from '../../lib/kafka/index.js';
 import { NatsRpcClient, NatsRpcServer } from '../../lib/nats/index.js';
 import { RabbitRpcClient, RabbitRpcServer } from '../../lib/rabbitmq/index.js';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { AMQP_URL, KAFKA_BROKERS, NATS_URL } from '../integration/brokers.js';
 import { FastStreamApp, type FastStreamSpan, venvPython } from './faststream-process.js';
 
@@ -189,6 +191,29 @@ describe('FastStream trace interop (TelemetryMiddleware)', () => {
       fsName: (d) => d,
       server: () => new NatsRpcServer({ servers: NATS_URL, queue: 'trace-interop' }),
       client: (telemetry) => new NatsRpcClient({ servers: NATS_URL, timeout: 20_000, telemetry }),
+    });
+  });
+
+  describe('NATS JetStream', () => {
+    // FastStream's subscriber reads a stream of its own; our server serves through its stream.
+    const fsStream = `FSTRACE_${run}`;
+    const nestStream = `NESTTRACE_${run}`;
+    traceSuite({
+      fsArgs: ['nats-js', NATS_URL, fsDestination, fsStream, nestStream],
+      fsName: (d) => d,
+      server: () =>
+        new NatsRpcServer({
+          servers: NATS_URL,
+          jetstream: { stream: nestStream, storage: 'memory', deadLetterSubject: false },
+        }),
+      client: (telemetry) =>
+        new NatsRpcClient({ servers: NATS_URL, timeout: 20_000, jetstream: { stream: fsStream }, telemetry }),
+      cleanUp: async () => {
+        const nc = await connect({ servers: NATS_URL });
+        const jsm = await jetstreamManager(nc);
+        for (const name of [fsStream, nestStream]) await jsm.streams.delete(name).catch(() => undefined);
+        await nc.close();
+      },
     });
   });
 
