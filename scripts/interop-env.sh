@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Python environment for the FastStream interop tests (test/interop): creates the venv .brokers/py
 # when missing and installs test/interop/requirements.txt into it. Idempotent: a venv whose installed
-# requirements already match is left alone.
+# requirements already match is left alone (the stamp is a hash of requirements.txt: any change to the
+# file reinstalls).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -16,7 +17,7 @@ if [[ ! -x $VENV/bin/python ]]; then
 fi
 
 want=$(sha256sum "$REQ" | cut -d' ' -f1)
-if [[ -f $STAMP && $(cat "$STAMP") == "$want" ]] && "$VENV/bin/python" -c 'import faststream' 2>/dev/null; then
+if [[ -f $STAMP && $(cat "$STAMP") == "$want" ]] && "$VENV/bin/python" -c 'import faststream, opentelemetry.sdk' 2>/dev/null; then
   echo "[interop-env] $VENV is up to date"
   exit 0
 fi

@@ -28,6 +28,16 @@ export interface FastStreamReply {
   headers: Record<string, string>;
 }
 
+/** A span FastStream's TelemetryMiddleware ended (faststream_app.py `--telemetry`), ids in W3C hex. */
+export interface FastStreamSpan {
+  name: string;
+  kind: 'PRODUCER' | 'CONSUMER' | 'CLIENT' | 'SERVER' | 'INTERNAL';
+  trace_id: string;
+  span_id: string;
+  parent_span_id: string | null;
+  attributes: Record<string, string | number | boolean>;
+}
+
 export class FastStreamApp {
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly waiting = new Map<
@@ -35,14 +45,24 @@ export class FastStreamApp {
     { resolve: (r: FastStreamReply) => void; reject: (e: Error) => void }
   >();
   private nextId = 1;
+  /** Every span the app reported, in the order they ended. */
+  readonly spans: FastStreamSpan[] = [];
+  private readonly spanWaiters = new Set<{
+    match: (s: FastStreamSpan) => boolean;
+    resolve: (s: FastStreamSpan) => void;
+  }>();
   private stderr = '';
   private exited: Promise<number | null>;
   /** Resolves on the app's READY line; rejects if it exits first. */
   readonly ready: Promise<void>;
 
-  /** `args`: broker kind (`kafka` | `rabbit` | `nats`), URL, destination to serve, [Kafka reply topic]. */
-  constructor(args: string[]) {
-    this.child = spawn(venvPython(), ['-u', APP, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  /**
+   * `args`: broker kind (`kafka` | `rabbit` | `nats`), URL, destination to serve, [Kafka reply topic].
+   * `telemetry`: FastStream's TelemetryMiddleware on, its spans reported to `spans` / `span()`.
+   */
+  constructor(args: string[], { telemetry = false }: { telemetry?: boolean } = {}) {
+    const argv = ['-u', APP, ...args, ...(telemetry ? ['--telemetry'] : [])];
+    this.child = spawn(venvPython(), argv, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stderr.setEncoding('utf8');
     this.child.stderr.on('data', (chunk: string) => {
       this.stderr = (this.stderr + chunk).slice(-8_000);
@@ -70,12 +90,29 @@ export class FastStreamApp {
         return; // not ours
       }
       if (msg.event === 'ready') return onReady();
+      if (msg.event === 'span') return this.onSpan(msg.span as FastStreamSpan);
       const w = this.waiting.get(msg.id);
       if (!w) return;
       this.waiting.delete(msg.id);
       if (msg.error) w.reject(new Error(`FastStream client: ${msg.error}`));
       else w.resolve(msg as FastStreamReply);
     });
+  }
+
+  private onSpan(span: FastStreamSpan): void {
+    this.spans.push(span);
+    for (const w of this.spanWaiters) {
+      if (!w.match(span)) continue;
+      this.spanWaiters.delete(w);
+      w.resolve(span);
+    }
+  }
+
+  /** The first span FastStream ended that matches, now or once it ends (the test's timeout bounds it). */
+  span(match: (s: FastStreamSpan) => boolean): Promise<FastStreamSpan> {
+    const seen = this.spans.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve) => this.spanWaiters.add({ match, resolve }));
   }
 
   /** Makes the FastStream client call `destination` and resolves with the reply it decoded. */

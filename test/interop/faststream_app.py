@@ -1,15 +1,22 @@
-"""A FastStream service for the interop tests (test/interop/faststream.spec.ts).
+"""A FastStream service for the interop tests (test/interop/faststream.spec.ts, faststream-traces.spec.ts).
 
     python faststream_app.py kafka  <bootstrap> <serve-topic> <reply-topic>
     python faststream_app.py rabbit <amqp-url>  <serve-queue>
     python faststream_app.py nats   <nats-url>  <serve-subject>
     python faststream_app.py nats-js <nats-url> <serve-subject> <serve-stream> <request-stream>
 
+A `--telemetry` argument (anywhere) adds FastStream's TelemetryMiddleware of that broker
+(KafkaTelemetryMiddleware, RabbitTelemetryMiddleware, NatsTelemetryMiddleware) with an OpenTelemetry
+SDK tracer provider of its own, whose exporter prints each span as it ends:
+    {"event": "span", "span": {"name": ..., "kind": "PRODUCER", "trace_id": "<32 hex>",
+     "span_id": "<16 hex>", "parent_span_id": "<16 hex>" | null, "attributes": {...}}}
+
 It uses FastStream's broker objects directly (no CLI) and:
 
 - serves a subscriber on <serve-*> that answers a JSON list of numbers with
   {"sum": ..., "content_type": ..., "correlation_id": ...} (the last two: what FastStream read from the
-  request) and any other body with what FastStream decoded it to ({"type": ..., "value"|"hex": ...}),
+  request; with --telemetry also "span_id", the id of FastStream's process span of that request) and
+  any other body with what FastStream decoded it to ({"type": ..., "value"|"hex": ...}),
   through FastStream's own RPC reply path (a subscriber's return value goes to the request's reply
   address with its correlation id);
 - reads commands from stdin, one JSON object a line:
@@ -35,15 +42,61 @@ import sys
 import uuid
 from typing import Any
 
+from opentelemetry import trace
+
 
 def emit(obj: dict) -> None:
     sys.stdout.write(json.dumps(obj) + "\n")
     sys.stdout.flush()
 
 
+def span_line(span: Any) -> dict:
+    """A finished OpenTelemetry SDK span as the test reads it (ids as W3C traceparent spells them)."""
+    ctx, parent = span.get_span_context(), span.parent
+    return {
+        "name": span.name,
+        "kind": span.kind.name,
+        "trace_id": format(ctx.trace_id, "032x"),
+        "span_id": format(ctx.span_id, "016x"),
+        "parent_span_id": format(parent.span_id, "016x") if parent is not None else None,
+        "attributes": {
+            k: v if isinstance(v, (str, int, float, bool)) else str(v)
+            for k, v in (span.attributes or {}).items()
+        },
+    }
+
+
+def telemetry_middleware(kind: str) -> Any:
+    """FastStream's TelemetryMiddleware of this broker, tracing into a provider that prints its spans."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+
+    class LineExporter(SpanExporter):
+        """Prints each ended span as a JSON line, so the test sees it without polling."""
+
+        def export(self, spans: Any) -> SpanExportResult:
+            for span in spans:
+                emit({"event": "span", "span": span_line(span)})
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(LineExporter()))
+    if kind == "kafka":
+        from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware as Middleware
+    elif kind == "rabbit":
+        from faststream.rabbit.opentelemetry import RabbitTelemetryMiddleware as Middleware
+    else:
+        from faststream.nats.opentelemetry import NatsTelemetryMiddleware as Middleware
+    return Middleware(tracer_provider=provider)
+
+
 def describe(msg: Any) -> dict:
-    """The request as FastStream read it."""
-    return {"content_type": msg.content_type, "correlation_id": msg.correlation_id}
+    """The request as FastStream read it; with --telemetry, also the span_id of the process span."""
+    seen = {"content_type": msg.content_type, "correlation_id": msg.correlation_id}
+    span = trace.get_current_span().get_span_context()
+    if span.is_valid:
+        seen["span_id"] = format(span.span_id, "016x")
+    return seen
 
 
 def answer(body: Any, msg: Any) -> dict:
@@ -78,16 +131,18 @@ def reply_line(cmd_id: Any, msg: Any, body: Any) -> dict:
 
 
 async def main() -> None:
-    kind, url, serve = sys.argv[1], sys.argv[2], sys.argv[3]
+    argv = [a for a in sys.argv if a != "--telemetry"]
+    kind, url, serve = argv[1], argv[2], argv[3]
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+    middlewares = [telemetry_middleware(kind)] if "--telemetry" in sys.argv else []
     pending: dict[str, asyncio.Future] = {}
 
     if kind == "kafka":
         from faststream.kafka import KafkaBroker
         from faststream.kafka.annotations import KafkaMessage as Message
 
-        reply_topic = sys.argv[4]
-        broker = KafkaBroker(url, logger=logging.getLogger("faststream"))
+        reply_topic = argv[4]
+        broker = KafkaBroker(url, logger=logging.getLogger("faststream"), middlewares=middlewares)
 
         # Fresh, unique topics: read from the start so nothing produced before the group join is missed.
         @broker.subscriber(serve, group_id=f"{serve}-faststream", auto_offset_reset="earliest")
@@ -113,7 +168,7 @@ async def main() -> None:
         from faststream.rabbit import RabbitBroker
         from faststream.rabbit.annotations import RabbitMessage as Message
 
-        broker = RabbitBroker(url, logger=logging.getLogger("faststream"))
+        broker = RabbitBroker(url, logger=logging.getLogger("faststream"), middlewares=middlewares)
 
         @broker.subscriber(serve)
         async def serve_rabbit(body: Any, msg: Message) -> dict:
@@ -127,7 +182,7 @@ async def main() -> None:
         from faststream.nats import NatsBroker
         from faststream.nats.annotations import NatsMessage as Message
 
-        broker = NatsBroker(url, logger=logging.getLogger("faststream"))
+        broker = NatsBroker(url, logger=logging.getLogger("faststream"), middlewares=middlewares)
 
         @broker.subscriber(serve)
         async def serve_nats(body: Any, msg: Message) -> dict:
@@ -143,8 +198,8 @@ async def main() -> None:
         from faststream.nats import JStream, NatsBroker
         from faststream.nats.annotations import NatsMessage as Message
 
-        serve_stream, request_stream = sys.argv[4], sys.argv[5]
-        broker = NatsBroker(url, logger=logging.getLogger("faststream"))
+        serve_stream, request_stream = argv[4], argv[5]
+        broker = NatsBroker(url, logger=logging.getLogger("faststream"), middlewares=middlewares)
 
         @broker.subscriber(serve, stream=JStream(serve_stream, subjects=[serve]))
         async def serve_nats_js(body: Any, msg: Message) -> dict:
