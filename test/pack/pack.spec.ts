@@ -88,6 +88,7 @@ describe('packed package', () => {
   it('holds only what users need', () => {
     expect(files).toContain('package.json');
     expect(files).toContain('README.md');
+    expect(files).toContain('docs/migrating.md');
     expect(files).toContain('dist/esm/index.js');
     expect(files).toContain('dist/cjs/index.js');
     expect(files).toContain('dist/esm/nats/index.d.ts');
@@ -99,7 +100,7 @@ describe('packed package', () => {
     expect(files).toContain('dist/cjs/health/index.d.ts');
     const unexpected = files.filter(
       (f) =>
-        !/^(dist\/|docs\/(wire-protocol|observability)\.md$|README\.md$|CHANGELOG\.md$|LICENSE$|package\.json$)/.test(
+        !/^(dist\/|docs\/(wire-protocol|observability|migrating)\.md$|README\.md$|CHANGELOG\.md$|LICENSE$|package\.json$)/.test(
           f,
         ),
     );
