@@ -41,3 +41,4 @@ export {
   type ReplyAddressRequest,
   type ReplyMode,
 } from './core/reply-policy.js';
+export * from './asyncapi/index.js';

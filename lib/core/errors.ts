@@ -13,7 +13,8 @@ export type RpcErrorCode =
   | 'RPC_GROUP_CONFLICT'
   | 'RPC_STREAM_CAPTURED'
   | 'RPC_TOPOLOGY'
-  | 'RPC_DRIVER_UNAVAILABLE';
+  | 'RPC_DRIVER_UNAVAILABLE'
+  | 'RPC_ASYNCAPI';
 
 const ERROR_BRAND = Symbol.for('nestjs-broker-rpc.error');
 
@@ -280,5 +281,12 @@ export class RpcDriverUnavailableError extends RpcError {
         : `The "${driver}" driver (${packageName}) needs Node.js ${requiredNode ?? 'a newer version'}; this is ${process.version}.`,
       options,
     );
+  }
+}
+
+/** The AsyncAPI document could not be built from what it was given (a schema for no known pattern). */
+export class RpcAsyncApiError extends RpcError {
+  constructor(message: string) {
+    super('RPC_ASYNCAPI', message);
   }
 }

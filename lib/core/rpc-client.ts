@@ -1,3 +1,6 @@
+import type { AsyncApiClientSide } from '../asyncapi/asyncapi-document.js';
+import type { AsyncApiTransport } from '../asyncapi/asyncapi-transport.js';
+import { headerTransport } from '../asyncapi/header-transport.js';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
@@ -87,6 +90,33 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
   /** `messaging.system` of spans and metrics (`nats`, `rabbitmq`, `kafka`); each adapter names its own. */
   protected messagingSystem(): string {
     return 'unknown';
+  }
+
+  /**
+   * The calls this client makes, each with its destination, and its broker's bindings, for
+   * `asyncApiDocument`. A client learns its patterns only as it sends, so the app names them.
+   */
+  describeAsyncApi(calls: { send?: readonly unknown[]; emit?: readonly unknown[] }): AsyncApiClientSide {
+    const call = (isEvent: boolean) => (pattern: unknown) => ({
+      pattern: typeof pattern === 'string' ? pattern : JSON.stringify(pattern),
+      destination: toDestination(pattern, this.options.destination),
+      isEvent,
+      extras: {},
+    });
+    return {
+      transport: this.asyncApiTransport(),
+      calls: [...(calls.send ?? []).map(call(false)), ...(calls.emit ?? []).map(call(true))],
+    };
+  }
+
+  /** Where this broker carries what, for the AsyncAPI document; each adapter describes its own. */
+  protected asyncApiTransport(): AsyncApiTransport {
+    return headerTransport({
+      protocol: this.messagingSystem(),
+      description: `${this.constructor.name}`,
+      replyChannel: { address: null, description: "This client's reply address." },
+      replyToMeans: "this client's reply address",
+    });
   }
 
   /** Emits `connected`, `disconnected`, `reconnecting` (and `blocked`/`unblocked` on RabbitMQ). */

@@ -33,6 +33,9 @@ import { describe } from './describe.js';
 import type { RpcEvents, RpcStatus } from './status.js';
 import { ServerTelemetry } from '../telemetry/server-telemetry.js';
 import type { TelemetryAttributes } from '../telemetry/telemetry-options.js';
+import type { AsyncApiServerSide } from '../asyncapi/asyncapi-document.js';
+import type { AsyncApiTransport } from '../asyncapi/asyncapi-transport.js';
+import { headerTransport } from '../asyncapi/header-transport.js';
 import { type HeaderMap, Headers, type InboundMessage, type OutboundMessage, userHeaders } from './wire.js';
 
 /** A registered handler and the destination it listens on. */
@@ -169,6 +172,27 @@ export abstract class RpcServer<
   /** What this server dropped, refused or could not deliver, by counter name (see `SERVER_COUNTERS`). */
   get counters(): Readonly<Record<ServerCounter, number>> {
     return this.counts.snapshot();
+  }
+
+  /** This server's handlers and its broker's bindings, for `asyncApiDocument`. Handlers register at `app.init()`. */
+  describeAsyncApi(): AsyncApiServerSide {
+    const handlers = this.routes().map(({ pattern, destination, isEvent, extras }) => ({
+      pattern,
+      destination,
+      isEvent,
+      extras,
+    }));
+    return { transport: this.asyncApiTransport(), handlers };
+  }
+
+  /** Where this broker carries what, for the AsyncAPI document; each adapter describes its own. */
+  protected asyncApiTransport(): AsyncApiTransport {
+    return headerTransport({
+      protocol: this.messagingSystem(),
+      description: `${this.constructor.name}`,
+      replyChannel: { address: null, description: "The request's reply address." },
+      replyToMeans: 'the reply address',
+    });
   }
 
   /** The routes to listen on, one per handler. Throws for a pattern that maps to no destination. */

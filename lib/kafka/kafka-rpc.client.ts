@@ -1,3 +1,5 @@
+import type { AsyncApiTransport } from '../asyncapi/asyncapi-transport.js';
+import { kafkaClientAsyncApi } from './kafka-asyncapi.js';
 import { randomBytes } from 'node:crypto';
 import { RpcConnectionError, RpcNoRespondersError } from '../core/errors.js';
 import { describe } from '../core/describe.js';
@@ -72,6 +74,11 @@ export class KafkaRpcClient extends RpcClient<KafkaRpcClientOptions> {
       options.replyTopic ?? `${clientIdOf(options)}${DEFAULT_KAFKA_REPLY_SUFFIX}`,
       'Reply topic',
     );
+  }
+
+  protected override asyncApiTransport(): AsyncApiTransport {
+    const partitions = this.options.topics?.numPartitions ?? DEFAULT_KAFKA_REPLY_PARTITIONS;
+    return kafkaClientAsyncApi(this.replyTopic, clientIdOf(this.options), partitions, this.nest);
   }
 
   protected override messagingSystem(): string {

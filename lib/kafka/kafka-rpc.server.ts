@@ -1,3 +1,5 @@
+import type { AsyncApiTransport } from '../asyncapi/asyncapi-transport.js';
+import { kafkaServerAsyncApi } from './kafka-asyncapi.js';
 import { LogThrottle } from '../core/log-throttle.js';
 import { DEFAULT_MAX_CONCURRENCY } from '../core/options.js';
 import { describe } from '../core/describe.js';
@@ -116,6 +118,14 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     this.maxInFlight =
       options.maxInFlightPerPartition ??
       DEFAULT_KAFKA_IN_FLIGHT_FACTOR * (options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY);
+  }
+
+  protected override asyncApiTransport(): AsyncApiTransport {
+    const topics = this.options.topics ?? {};
+    // partitions are known only for the topics this server creates
+    const partitions =
+      topics.create === false ? undefined : (topics.numPartitions ?? DEFAULT_KAFKA_REQUEST_PARTITIONS);
+    return kafkaServerAsyncApi(this.groupId, clientIdOf(this.options), partitions);
   }
 
   protected override messagingSystem(): string {

@@ -1,3 +1,5 @@
+import type { AsyncApiTransport } from '../asyncapi/asyncapi-transport.js';
+import { natsClientAsyncApi } from './nats-asyncapi.js';
 import { randomUUID } from 'node:crypto';
 import { connect, createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import type { JetStreamClient } from '@nats-io/jetstream';
@@ -42,6 +44,11 @@ export class NatsRpcClient extends RpcClient<NatsRpcClientOptions> {
       throw new TypeError(
         "NatsRpcClient: protocol 'nest' and jetstream exclude each other (Nest's ServerNats reads core subjects only)",
       );
+  }
+
+  protected override asyncApiTransport(): AsyncApiTransport {
+    const inbox = this.inbox || `${this.options.inboxPrefix ?? '_INBOX'}.*`; // the nuid is drawn at connect
+    return natsClientAsyncApi(inbox, this.jetstream ? 'jetstream' : this.nest ? 'nest' : 'core');
   }
 
   protected override messagingSystem(): string {

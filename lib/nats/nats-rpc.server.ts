@@ -1,3 +1,5 @@
+import type { AsyncApiTransport } from '../asyncapi/asyncapi-transport.js';
+import { natsServerAsyncApi } from './nats-asyncapi.js';
 import {
   connect,
   createInbox,
@@ -65,6 +67,14 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
   constructor(options: NatsRpcServerOptions) {
     super(options);
     this.jetstream = resolveJetStreamServerOptions(options?.jetstream);
+  }
+
+  protected override asyncApiTransport(): AsyncApiTransport {
+    const js = this.jetstream;
+    return natsServerAsyncApi({
+      queueOf: (d) => this.queueOf({ pattern: '', ...d }),
+      ...(js ? { jetstream: { stream: js.stream, consumerPrefix: js.consumerPrefix } } : {}),
+    });
   }
 
   protected override messagingSystem(): string {

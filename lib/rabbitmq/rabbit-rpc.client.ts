@@ -1,3 +1,5 @@
+import type { AsyncApiTransport } from '../asyncapi/asyncapi-transport.js';
+import { rabbitClientAsyncApi } from './rabbit-asyncapi.js';
 import type {
   Channel,
   ChannelModel,
@@ -65,6 +67,13 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
         throw new TypeError("RabbitRpcClient: protocol 'nest' publishes to `nestQueue`; drop `exchange`");
       this.nestQueue = options.nestQueue;
     }
+  }
+
+  protected override asyncApiTransport(): AsyncApiTransport {
+    // a private reply queue has its name once connected
+    const replyQueue =
+      this.replyTo !== DIRECT_REPLY_TO ? this.replyTo : this.options.replyQueue || DIRECT_REPLY_TO;
+    return rabbitClientAsyncApi(this.exchange, replyQueue, this.options.persistent === true);
   }
 
   protected override messagingSystem(): string {

@@ -1,3 +1,6 @@
+import type { AsyncApiTransport } from '../asyncapi/asyncapi-transport.js';
+import { rabbitServerAsyncApi } from './rabbit-asyncapi.js';
+import { queueArguments } from './rabbit-topology.js';
 import type { Channel, ChannelModel, ConsumeMessage, Options, RecoveringChannelModel } from 'amqplib';
 import { RpcConnectionError, RpcPayloadTooLargeError } from '../core/errors.js';
 import { toBuffer } from '../core/bytes.js';
@@ -88,6 +91,21 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
     this.nestCompat = options.nestCompat ?? DEFAULT_NEST_COMPAT;
     if (!this.nestCompat && options.nestQueues !== undefined && options.nestQueues.length > 0)
       throw new TypeError('RabbitRpcServer: `nestQueues` needs `nestCompat`, which is false');
+  }
+
+  protected override asyncApiTransport(): AsyncApiTransport {
+    return rabbitServerAsyncApi(
+      this.exchange,
+      this.options.serviceQueue,
+      (d) => {
+        const args = queueArguments({
+          ...this.options.queue,
+          ...(d.extras.queue as RabbitQueueOptions | undefined),
+        });
+        return { name: d.destination, durable: args.durable, autoDelete: args.autoDelete };
+      },
+      !this.noAck,
+    );
   }
 
   protected override messagingSystem(): string {

@@ -3,6 +3,8 @@ import { RpcConnectionError, RpcNoRespondersError } from '../core/errors.js';
 import { type ActiveRequest, type OutboundRequest, RpcClient } from '../core/rpc-client.js';
 import { MemoryBroker, type MemoryMessage, type MemorySubscription } from './memory-broker.js';
 import { checkMemoryOptions, type MemoryRpcClientOptions } from './memory-rpc.options.js';
+import { memoryAsyncApiTransport } from './memory-asyncapi.js';
+import type { AsyncApiTransport } from '../asyncapi/asyncapi-transport.js';
 
 /**
  * In-memory transport client: requests go through a `MemoryBroker` as bytes, replies come back to one
@@ -19,6 +21,13 @@ export class MemoryRpcClient extends RpcClient<MemoryRpcClientOptions> {
 
   protected override messagingSystem(): string {
     return 'memory';
+  }
+
+  protected override asyncApiTransport(): AsyncApiTransport {
+    return memoryAsyncApiTransport('MemoryRpcClient', {
+      address: this.inbox?.subject ?? '_INBOX.*',
+      description: "This client's inbox (`_INBOX.<random hex>`, one per client).",
+    });
   }
 
   unwrap<T = MemoryBroker>(): T {

@@ -2,6 +2,8 @@ import { RpcServer, type Route } from '../core/rpc-server.js';
 import type { InboundMessage, OutboundMessage } from '../core/wire.js';
 import { MemoryBroker, type MemoryMessage, type MemorySubscription } from './memory-broker.js';
 import { MemoryRpcContext } from './memory-rpc.context.js';
+import { memoryAsyncApiTransport } from './memory-asyncapi.js';
+import type { AsyncApiTransport } from '../asyncapi/asyncapi-transport.js';
 import {
   checkMemoryOptions,
   checkQueue,
@@ -24,6 +26,14 @@ export class MemoryRpcServer extends RpcServer<MemoryRpcServerOptions, MemoryRpc
 
   protected override messagingSystem(): string {
     return 'memory';
+  }
+
+  protected override asyncApiTransport(): AsyncApiTransport {
+    return memoryAsyncApiTransport(
+      'MemoryRpcServer',
+      { address: null, description: "The request's `replyTo`: the caller's inbox." },
+      (extras) => this.queueOf({ pattern: '', destination: '', isEvent: false, extras }),
+    );
   }
 
   unwrap<T = MemoryBroker>(): T {
