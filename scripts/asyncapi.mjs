@@ -4,7 +4,6 @@
 // returning either an AsyncAPI document or `{ servers, clients, options, close }` (see README,
 // "AsyncAPI document"). Initialize the Nest app in it with `app.init()`: handlers register then, and
 // nothing connects to a broker.
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -31,11 +30,9 @@ const result = await source();
 let document = result;
 try {
   if (result?.asyncapi === undefined) {
-    // the built package when there is one, else the sources (run with --import ./scripts/register-ts.mjs)
-    const built = new URL('../dist/esm/index.js', import.meta.url);
-    const lib = await import(
-      existsSync(built) ? built.href : new URL('../lib/index.ts', import.meta.url).href
-    );
+    // the sources (run with --import ./scripts/register-ts.mjs), never dist/: a build running beside
+    // (the pack test builds it during npm test) could be half written
+    const lib = await import(new URL('../lib/index.ts', import.meta.url).href);
     document = lib.asyncApiDocument({ servers: result.servers, clients: result.clients }, result.options);
   }
 } finally {
