@@ -18,9 +18,9 @@ export async function outcome(call$: Observable<unknown>): Promise<Outcome> {
 /**
  * `${prefix}.sum`, `.count` (a stream of n values), `.fail` (RpcException with an object), `.failText`
  * (with a string), `.boom` (a plain Error), `.nothing` (undefined), `.echo`, `.never`, `.sumBy` (the
- * sum and who answered), and the `${prefix}.seen` event, recorded in `seen`.
+ * sum and who answered; its payload recorded in `handled`), and the `${prefix}.seen` event, recorded in `seen`.
  */
-export function compatModule(prefix: string, who: string, seen: unknown[]) {
+export function compatModule(prefix: string, who: string, seen: unknown[], handled: unknown[] = []) {
   @Controller()
   class CompatHandlers {
     @MessagePattern(`${prefix}.sum`)
@@ -57,6 +57,7 @@ export function compatModule(prefix: string, who: string, seen: unknown[]) {
     }
     @MessagePattern(`${prefix}.sumBy`)
     sumBy(@Payload() data: number[]): { sum: number; by: string } {
+      handled.push(data);
       return { sum: data.reduce((a, b) => a + b, 0), by: who };
     }
     @EventPattern(`${prefix}.seen`)
