@@ -31,10 +31,10 @@ const result = await source();
 let document = result;
 try {
   if (result?.asyncapi === undefined) {
-    // the built package when there is one, else the sources (run with --import ./scripts/register-ts.mjs)
-    const built = new URL('../dist/esm/index.js', import.meta.url);
+    // the sources in a checkout (run with --import ./scripts/register-ts.mjs), else the built package
+    const sources = new URL('../lib/index.ts', import.meta.url);
     const lib = await import(
-      existsSync(built) ? built.href : new URL('../lib/index.ts', import.meta.url).href
+      existsSync(sources) ? sources.href : new URL('../dist/esm/index.js', import.meta.url).href
     );
     document = lib.asyncApiDocument({ servers: result.servers, clients: result.clients }, result.options);
   }
