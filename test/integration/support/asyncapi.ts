@@ -20,6 +20,8 @@ export interface AsyncApiBrokerSetup<S extends RpcServer, C extends RpcClient> {
   client(): C;
   /** The broker's own part: bindings, reply address and correlation id locations, reply channel. */
   expectBroker(doc: AsyncApiDocument, ids: ChannelIds, running: { server: S; client: C }): void;
+  /** Removes what the app left on the broker (JetStream streams). */
+  cleanup?(): Promise<void>;
 }
 
 /** The ids of the channels the document gave the app's destinations and reply channels. */
@@ -73,6 +75,7 @@ export function asyncApiConformance<S extends RpcServer, C extends RpcClient>(
     afterAll(async () => {
       await client?.close();
       await app?.close();
+      await setup.cleanup?.();
     });
 
     it('describes the handlers and the client calls of the running app, valid for @asyncapi/parser', async () => {

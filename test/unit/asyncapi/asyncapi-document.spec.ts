@@ -174,6 +174,13 @@ describe('asyncApiDocument over the in-memory transport', () => {
     });
   });
 
+  it('is checked for real: the parser finds a reply channel that the document lacks', async () => {
+    const { server } = await start();
+    const doc = asyncApiDocument({ servers: [server] });
+    delete (doc.channels as Record<string, unknown>)['memory.replies'];
+    expect((await parserErrors(doc)).join('\n')).toContain("'#/channels/memory.replies' does not exist");
+  });
+
   it('fails with RpcAsyncApiError for a schema of a pattern nothing uses (a typo would go unnoticed)', async () => {
     const { server } = await start();
     const err = (() => {
