@@ -136,7 +136,7 @@ function headersSchema(headers: AsyncApiHeaders, extra?: JsonSchema): JsonSchema
     };
   }
   const extraProperties = (extra?.properties as Record<string, unknown> | undefined) ?? {};
-  // Application headers are free: any other name may travel too.
+  // no `additionalProperties: false`: any application header may travel too
   return { ...extra, type: 'object', properties: { ...properties, ...extraProperties } };
 }
 
@@ -146,6 +146,8 @@ class DocumentBuilder {
   /** `protocol \0 address` → channel id, so a client's and a server's view of one destination share a channel. */
   private readonly channelIds = new Map<string, string>();
   private readonly usedSchemas = new Set<string>();
+  /** Channel id → the protocol of its transport, to list the servers of that protocol. */
+  private readonly protocols = new Map<string, string>();
 
   constructor(private readonly options: AsyncApiDocumentOptions) {}
 
@@ -208,15 +210,13 @@ class DocumentBuilder {
     }
     const servers = this.options.servers;
     if (servers) {
-      for (const channel of Object.values(this.channels)) {
-        const protocol = (channel as { protocol?: string }).protocol;
+      for (const [id, channel] of Object.entries(this.channels)) {
         const refs = Object.entries(servers)
-          .filter(([, server]) => server.protocol === protocol)
+          .filter(([, server]) => server.protocol === this.protocols.get(id))
           .map(([name]) => ({ $ref: `#/servers/${pointer(name)}` }));
         if (refs.length > 0) channel.servers = refs;
       }
     }
-    for (const channel of Object.values(this.channels)) delete (channel as { protocol?: string }).protocol;
     const info = { ...DEFAULT_ASYNCAPI_INFO, ...this.options.info };
     return {
       asyncapi: ASYNCAPI_VERSION,
@@ -247,11 +247,8 @@ class DocumentBuilder {
     if (id === undefined) {
       id = this.uniqueChannel(idOf(destination.destination), t.protocol);
       this.channelIds.set(key, id);
-      this.channels[id] = {
-        address: destination.destination,
-        messages: {},
-        protocol: t.protocol,
-      } as AsyncApiChannelObject;
+      this.channels[id] = { address: destination.destination, messages: {} };
+      this.protocols.set(id, t.protocol);
     }
     const channel = this.channels[id]!;
     if (!channel.bindings) {
@@ -285,8 +282,8 @@ class DocumentBuilder {
         },
       },
       ...(t.replyChannel.bindings ? { bindings: t.replyChannel.bindings } : {}),
-      protocol: t.protocol,
-    } as AsyncApiChannelObject;
+    };
+    this.protocols.set(id, t.protocol);
     return id;
   }
 

@@ -3,6 +3,8 @@ import { Controller, type INestMicroservice, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, MessagePattern } from '@nestjs/microservices';
 import { Parser } from '@asyncapi/parser';
+import { IsInt, IsString, Min } from 'class-validator';
+import { targetConstructorToSchema } from 'class-validator-jsonschema';
 import { afterEach, describe, expect, it } from 'vitest';
 import { asyncApiDocument, RpcAsyncApiError, RpcError, type AsyncApiDocument } from '../../../lib/index.js';
 import { MemoryBroker, MemoryRpcClient, MemoryRpcServer } from '../../../lib/testing/index.js';
@@ -21,6 +23,11 @@ class MathController {
 
   @EventPattern('audit.log')
   audit(_data: unknown): void {}
+}
+
+class CreateOrderDto {
+  @IsString() sku!: string;
+  @IsInt() @Min(1) quantity!: number;
 }
 
 @Module({ controllers: [MathController] })
@@ -147,6 +154,31 @@ describe('asyncApiDocument over the in-memory transport', () => {
     expect((request.headers as any).properties['rpc-deadline']).toBeDefined();
     expect(doc.channels['memory.replies']!.messages['math.sum.reply']!.payload).toEqual({ type: 'number' });
     expect(doc.channels['audit.log']!.messages.event).not.toHaveProperty('payload');
+  });
+
+  it('takes the schema class-validator-jsonschema makes of a class-validator DTO', async () => {
+    const { server } = await start();
+    const doc = asyncApiDocument(
+      { servers: [server] },
+      {
+        schemas: {
+          'orders.*': { request: targetConstructorToSchema(CreateOrderDto) as Record<string, unknown> },
+        },
+      },
+    );
+    expect(await parserErrors(doc)).toEqual([]);
+    expect(doc.channels['orders.STAR']!.messages.request!.payload).toMatchObject({
+      type: 'object',
+      properties: { sku: { type: 'string' }, quantity: { minimum: 1 } },
+      required: ['sku', 'quantity'],
+    });
+  });
+
+  it('is checked for real: the parser finds a reply channel that the document lacks', async () => {
+    const { server } = await start();
+    const doc = asyncApiDocument({ servers: [server] });
+    delete (doc.channels as Record<string, unknown>)['memory.replies'];
+    expect((await parserErrors(doc)).join('\n')).toContain("'#/channels/memory.replies' does not exist");
   });
 
   it('fails with RpcAsyncApiError for a schema of a pattern nothing uses (a typo would go unnoticed)', async () => {
