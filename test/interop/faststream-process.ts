@@ -50,6 +50,7 @@ export class FastStreamApp {
   private readonly spanWaiters = new Set<{
     match: (s: FastStreamSpan) => boolean;
     resolve: (s: FastStreamSpan) => void;
+    reject: (e: Error) => void;
   }>();
   private stderr = '';
   private exited: Promise<number | null>;
@@ -78,6 +79,8 @@ export class FastStreamApp {
         onFail(err);
         for (const w of this.waiting.values()) w.reject(err);
         this.waiting.clear();
+        for (const w of this.spanWaiters) w.reject(err);
+        this.spanWaiters.clear();
         resolve(code);
       }),
     );
@@ -108,11 +111,14 @@ export class FastStreamApp {
     }
   }
 
-  /** The first span FastStream ended that matches, now or once it ends (the test's timeout bounds it). */
+  /**
+   * The first span FastStream ended that matches, now or once it ends; rejects if the app exits first
+   * (the test's timeout bounds the wait).
+   */
   span(match: (s: FastStreamSpan) => boolean): Promise<FastStreamSpan> {
     const seen = this.spans.find(match);
     if (seen) return Promise.resolve(seen);
-    return new Promise((resolve) => this.spanWaiters.add({ match, resolve }));
+    return new Promise((resolve, reject) => this.spanWaiters.add({ match, resolve, reject }));
   }
 
   /** Makes the FastStream client call `destination` and resolves with the reply it decoded. */
