@@ -1,6 +1,6 @@
 import { type INestMicroservice, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ClientRMQ, Transport } from '@nestjs/microservices';
+import { ClientRMQ, ServerRMQ } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
 import { lastValueFrom } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -28,14 +28,35 @@ describe("RabbitMQ: Nest's built-in transport on either side", () => {
   const queueOf = (prefix: string) => `${prefix}.nest`;
 
   async function nestServer(prefix: string, seen: unknown[] = []) {
+    const server = new ServerRMQ({ urls: [AMQP_URL], queue: queueOf(prefix) });
     const app = await NestFactory.createMicroservice(compatModule(prefix, 'nest', seen), {
-      transport: Transport.RMQ,
-      options: { urls: [AMQP_URL], queue: queueOf(prefix) },
+      strategy: server,
       logger: false,
     });
     await app.listen();
+    handleUnconfirmedReplies(server);
     open.push(app);
     return app;
+  }
+
+  /**
+   * Nest's ServerRMQ publishes each reply without handling the promise it gets back; a reply whose
+   * publisher confirm is still out when the server closes rejects with "Channel closed"
+   * (amqp-connection-manager's ChannelWrapper.close), unhandled, which fails the whole run. Handle them.
+   */
+  function handleUnconfirmedReplies(server: ServerRMQ) {
+    type Send = (...args: unknown[]) => Promise<unknown>;
+    const channel = (server as unknown as { channel?: { sendToQueue?: Send } }).channel;
+    const send = channel?.sendToQueue;
+    if (!channel || typeof send !== 'function')
+      throw new Error(
+        "Nest's ServerRMQ no longer keeps its reply channel in `channel`: revisit handleUnconfirmedReplies",
+      );
+    channel.sendToQueue = (...args: unknown[]) => {
+      const sent = send.apply(channel, args);
+      sent.catch(() => undefined);
+      return sent;
+    };
   }
 
   async function ourServer(
