@@ -8,6 +8,7 @@ import { KafkaRpcClient, KafkaRpcServer } from '../../../lib/kafka/index.js';
 import { KAFKA_BROKERS } from '../brokers.js';
 import { compatModule, differentialCalls, outcome } from '../support/nest-compat.js';
 import { cleanUp, rawKafka, uniquePrefix } from './kafka-helpers.js';
+import { KAFKA_TEST_DRIVER } from '../support/kafka-test-driver.js';
 
 const prefix = uniquePrefix('nestc');
 // Nothing is sent to `never`: Nest's ServerKafka would wait for it for ever, and so would its close().
@@ -207,96 +208,101 @@ describe("Kafka: an unchanged ClientKafka sees our server answer as Nest's Serve
   });
 });
 
-describe("Kafka: a mixed fleet (ServerKafka and ours in Nest's consumer group), callers of both kinds", () => {
-  const mprefix = uniquePrefix('nestm');
-  // Nest appends `-server` to the group id it is given: ours joins that very group
-  const nestGroup = `${mprefix}-fleet`;
-  const SUM_BY_PARTITIONS = 4; // both members are assigned some of them, so both answer
-  const open: Array<{ close(): Promise<unknown> }> = [];
-  let nestCaller: ClientKafka;
-  let ourCaller: KafkaRpcClient;
-  const handled = { nest: [] as unknown[], ours: [] as unknown[] };
+// The platformatic driver cannot join a group with kafkajs members (Nest's ServerKafka): the broker
+// refuses its JoinGroup as "supported protocols are incompatible" (docs/migrating.md says so)
+describe.skipIf(KAFKA_TEST_DRIVER === 'platformatic')(
+  "Kafka: a mixed fleet (ServerKafka and ours in Nest's consumer group), callers of both kinds",
+  () => {
+    const mprefix = uniquePrefix('nestm');
+    // Nest appends `-server` to the group id it is given: ours joins that very group
+    const nestGroup = `${mprefix}-fleet`;
+    const SUM_BY_PARTITIONS = 4; // both members are assigned some of them, so both answer
+    const open: Array<{ close(): Promise<unknown> }> = [];
+    let nestCaller: ClientKafka;
+    let ourCaller: KafkaRpcClient;
+    const handled = { nest: [] as unknown[], ours: [] as unknown[] };
 
-  beforeAll(async () => {
-    Logger.overrideLogger(false);
-    const admin = rawKafka(`${mprefix}-admin`).admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [
-        ...HANDLERS.map((h) => ({
-          topic: `${mprefix}.${h}`,
-          numPartitions: h === 'sumBy' ? SUM_BY_PARTITIONS : 1,
-        })),
-        ...['sumBy', 'count'].map((h) => ({ topic: `${mprefix}.${h}.reply`, numPartitions: 1 })),
-      ],
-    });
-    await admin.disconnect();
-    const nest = await NestFactory.createMicroservice(compatModule(mprefix, 'nest', [], handled.nest), {
-      transport: Transport.KAFKA,
-      options: {
-        client: { brokers: KAFKA_BROKERS, clientId: `${mprefix}-nest`, logLevel: 0 },
-        consumer: { groupId: nestGroup, sessionTimeout: 6_000, heartbeatInterval: 500 },
+    beforeAll(async () => {
+      Logger.overrideLogger(false);
+      const admin = rawKafka(`${mprefix}-admin`).admin();
+      await admin.connect();
+      await admin.createTopics({
+        topics: [
+          ...HANDLERS.map((h) => ({
+            topic: `${mprefix}.${h}`,
+            numPartitions: h === 'sumBy' ? SUM_BY_PARTITIONS : 1,
+          })),
+          ...['sumBy', 'count'].map((h) => ({ topic: `${mprefix}.${h}.reply`, numPartitions: 1 })),
+        ],
+      });
+      await admin.disconnect();
+      const nest = await NestFactory.createMicroservice(compatModule(mprefix, 'nest', [], handled.nest), {
+        transport: Transport.KAFKA,
+        options: {
+          client: { brokers: KAFKA_BROKERS, clientId: `${mprefix}-nest`, logLevel: 0 },
+          consumer: { groupId: nestGroup, sessionTimeout: 6_000, heartbeatInterval: 500 },
+          subscribe: { fromBeginning: true },
+        },
+        logger: false,
+      });
+      await nest.listen();
+      open.push(nest);
+      const ours = await NestFactory.createMicroservice(compatModule(mprefix, 'ours', [], handled.ours), {
+        strategy: new KafkaRpcServer({
+          client: { brokers: KAFKA_BROKERS, clientId: `${mprefix}-ours`, logLevel: 'nothing' },
+          consumer: { groupId: `${nestGroup}-server`, sessionTimeout: 6_000, heartbeatInterval: 500 },
+        }),
+        logger: false,
+      });
+      await ours.listen();
+      open.push(ours);
+      nestCaller = new ClientKafka({
+        client: { brokers: KAFKA_BROKERS, clientId: `${mprefix}-caller`, logLevel: 0 },
+        consumer: { groupId: `${mprefix}-caller`, maxWaitTimeInMs: 50 },
         subscribe: { fromBeginning: true },
-      },
-      logger: false,
+      });
+      nestCaller.subscribeToResponseOf(`${mprefix}.sumBy`);
+      nestCaller.subscribeToResponseOf(`${mprefix}.count`);
+      await nestCaller.connect();
+      open.push(nestCaller);
+      ourCaller = new KafkaRpcClient({
+        client: { brokers: KAFKA_BROKERS, clientId: `${mprefix}-ours-caller`, logLevel: 'nothing' },
+        protocol: 'nest',
+        timeout: 20_000,
+      });
+      await ourCaller.connect();
+      open.push(ourCaller);
     });
-    await nest.listen();
-    open.push(nest);
-    const ours = await NestFactory.createMicroservice(compatModule(mprefix, 'ours', [], handled.ours), {
-      strategy: new KafkaRpcServer({
-        client: { brokers: KAFKA_BROKERS, clientId: `${mprefix}-ours`, logLevel: 'nothing' },
-        consumer: { groupId: `${nestGroup}-server`, sessionTimeout: 6_000, heartbeatInterval: 500 },
-      }),
-      logger: false,
-    });
-    await ours.listen();
-    open.push(ours);
-    nestCaller = new ClientKafka({
-      client: { brokers: KAFKA_BROKERS, clientId: `${mprefix}-caller`, logLevel: 0 },
-      consumer: { groupId: `${mprefix}-caller`, maxWaitTimeInMs: 50 },
-      subscribe: { fromBeginning: true },
-    });
-    nestCaller.subscribeToResponseOf(`${mprefix}.sumBy`);
-    nestCaller.subscribeToResponseOf(`${mprefix}.count`);
-    await nestCaller.connect();
-    open.push(nestCaller);
-    ourCaller = new KafkaRpcClient({
-      client: { brokers: KAFKA_BROKERS, clientId: `${mprefix}-ours-caller`, logLevel: 'nothing' },
-      protocol: 'nest',
-      timeout: 20_000,
-    });
-    await ourCaller.connect();
-    open.push(ourCaller);
-  });
 
-  afterAll(async () => {
-    for (const c of open.splice(0).reverse()) await c.close();
-    Logger.overrideLogger(['error', 'warn']);
-    await cleanUp(mprefix);
-  });
+    afterAll(async () => {
+      for (const c of open.splice(0).reverse()) await c.close();
+      Logger.overrideLogger(['error', 'warn']);
+      await cleanUp(mprefix);
+    });
 
-  it('answers every request of both callers, from both servers', { timeout: 60_000 }, async () => {
-    const callers = { nest: nestCaller, ours: ourCaller };
-    const n = 200;
-    for (const [kind, client] of Object.entries(callers)) {
-      const replies = await Promise.all(
-        Array.from({ length: n }, (_, i) =>
-          lastValueFrom(client.send<{ sum: number; by: string }>(`${mprefix}.sumBy`, [i, 3])),
-        ),
-      );
-      expect(
-        replies.map((r) => r.sum),
-        kind,
-      ).toEqual(Array.from({ length: n }, (_, i) => i + 3));
-      expect(new Set(replies.map((r) => r.by)), kind).toEqual(new Set(['nest', 'ours']));
-      const streams = await Promise.all(
-        Array.from({ length: 20 }, () => outcome(client.send(`${mprefix}.count`, 4))),
-      );
-      // through ClientKafka's parser numbers stay text; ours decodes them as JSON
-      const values = kind === 'nest' ? ['0', '1', '2', '3'] : [0, 1, 2, 3];
-      expect(streams, kind).toEqual(Array.from({ length: 20 }, () => ({ values })));
-    }
-    // one group: each request handled by one member (two groups would handle every one twice)
-    expect(handled.nest.length + handled.ours.length).toBe(2 * n);
-  });
-});
+    it('answers every request of both callers, from both servers', { timeout: 60_000 }, async () => {
+      const callers = { nest: nestCaller, ours: ourCaller };
+      const n = 200;
+      for (const [kind, client] of Object.entries(callers)) {
+        const replies = await Promise.all(
+          Array.from({ length: n }, (_, i) =>
+            lastValueFrom(client.send<{ sum: number; by: string }>(`${mprefix}.sumBy`, [i, 3])),
+          ),
+        );
+        expect(
+          replies.map((r) => r.sum),
+          kind,
+        ).toEqual(Array.from({ length: n }, (_, i) => i + 3));
+        expect(new Set(replies.map((r) => r.by)), kind).toEqual(new Set(['nest', 'ours']));
+        const streams = await Promise.all(
+          Array.from({ length: 20 }, () => outcome(client.send(`${mprefix}.count`, 4))),
+        );
+        // through ClientKafka's parser numbers stay text; ours decodes them as JSON
+        const values = kind === 'nest' ? ['0', '1', '2', '3'] : [0, 1, 2, 3];
+        expect(streams, kind).toEqual(Array.from({ length: 20 }, () => ({ values })));
+      }
+      // one group: each request handled by one member (two groups would handle every one twice)
+      expect(handled.nest.length + handled.ours.length).toBe(2 * n);
+    });
+  },
+);
