@@ -24,6 +24,7 @@ import {
 } from './rabbit-rpc.options.js';
 import { declareTopology, hasDeadLetterExchange, RoutingTable } from './rabbit-topology.js';
 import { failedEventAction, isQuorum } from './rabbit-event-policy.js';
+import { CRASHES_BEFORE_DROP, DirectReplyCrashes, INTERNAL_ERROR_CODE } from './rabbit-reply-crashes.js';
 import { ATTR_MESSAGING_RABBITMQ_ROUTING_KEY } from '../telemetry/semconv.js';
 import type { TelemetryAttributes } from '../telemetry/telemetry-options.js';
 import {
@@ -73,6 +74,8 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
   private readonly inFlight = new WeakMap<Channel, Set<InboundMessage>>();
   private readonly eventRetries: number;
   private readonly nestCompat: boolean;
+  /** Requests whose direct reply crashed the connection (RabbitMQ 3.10, caller's node down): dropped, not answered for ever. */
+  private readonly replyCrashes = new DirectReplyCrashes();
 
   constructor(options: RabbitRpcServerOptions = {}) {
     super(options);
@@ -183,6 +186,7 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
       const options: Options.Publish = nest ? {} : { contentType: reply.contentType, headers: reply.headers };
       if (reply.correlationId !== undefined) options.correlationId = reply.correlationId;
       if (!ch.publish(exchange, reply.destination, toBuffer(body), options)) this.session.gate.fill();
+      this.replyCrashes.published(reply.destination, request.correlationId);
     };
     if (this.session.gate.open) return send();
     return this.publishWhenOpen(send);
@@ -280,6 +284,10 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
 
   /** Runs on every (re)connection: declare what this server owns, then consume. */
   private async setup(model: ChannelModel): Promise<void> {
+    const crashed = this.replyCrashes.connection();
+    model.on('error', (err: Error & { code?: unknown }) => {
+      if (err.code === INTERNAL_ERROR_CODE) crashed();
+    });
     await declareTopology(model, {
       exchange: this.exchange,
       queues: this.queues.map((q) => ({ name: q.name, options: q.options, bindings: q.bindings })),
@@ -345,6 +353,17 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
           replyTo: shortString(props.replyTo),
           responder: queue.responder,
         };
+    if (msg.fields.redelivered && this.replyCrashes.takePoison(message.replyTo, message.correlationId)) {
+      this.logger.warn(
+        `Dropped a redelivered request on queue "${queue.name}": answering it crashed the connection ${CRASHES_BEFORE_DROP} times (RabbitMQ cannot reach its caller's direct reply-to)`,
+      );
+      try {
+        ch.ack(msg);
+      } catch {
+        // Its channel closed meanwhile: the broker has requeued it.
+      }
+      return;
+    }
     const ctx = new RabbitRpcContext([message, msg], ch, this.noAck, this.warnDropped);
     // With acks, prefetch bounds what the broker pushes; with noAck nothing does, so refuse beyond maxQueued.
     if (this.noAck) {
