@@ -445,6 +445,8 @@ export interface BrokerReport {
   sections: Section[];
   targets: Target[];
   notes: string[];
+  /** The Node.js version the bench ran on (set by `finish`). */
+  node?: string;
 }
 
 /**
@@ -459,6 +461,32 @@ export function throughputTarget(label: string, p: PairRatio | undefined, thresh
     threshold,
     held: p.ratio >= threshold,
     detail: `${formatRatio(p)}; CPU µs/req Node ${p.nodeUs.toFixed(1)} vs ${p.baseNodeUs.toFixed(1)}, broker ${fmtUs(p.brokerUs)} vs ${fmtUs(p.baseBrokerUs)}`,
+  };
+}
+
+/**
+ * Evaluates a ceiling on the median latency, contender over baseline at one concurrency: held when the
+ * contender's p50 is at most `threshold` times the baseline's.
+ */
+export function latencyTarget(
+  label: string,
+  results: Result[],
+  concurrency: number,
+  name: string,
+  base: string,
+  threshold: number,
+): Target {
+  const a = results.find((r) => r.name === name && r.concurrency === concurrency);
+  const b = results.find((r) => r.name === base && r.concurrency === concurrency);
+  if (!a || !b) return { label, value: NaN, threshold, atMost: true, held: false, detail: 'not measured' };
+  const value = a.p50 / b.p50;
+  return {
+    label,
+    value,
+    threshold,
+    atMost: true,
+    held: value <= threshold,
+    detail: `p50 ${a.p50.toFixed(2)} vs ${b.p50.toFixed(2)} ms; CPU µs/req Node ${a.nodeUs.toFixed(1)} vs ${b.nodeUs.toFixed(1)}`,
   };
 }
 
@@ -501,6 +529,7 @@ export async function finish(report: BrokerReport): Promise<void> {
   console.log('');
   for (const t of report.targets)
     console.log(`${t.info ? 'info  ' : t.held ? 'held  ' : 'MISSED'} ${t.label}: ${t.detail}`);
+  report.node = process.version;
   const out = process.env.BENCH_OUT;
   if (out) writeFileSync(out, JSON.stringify(report));
   else {

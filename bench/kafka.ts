@@ -2,7 +2,9 @@
 // and ours, in one process, on one broker: a concurrency curve with a ~100 B JSON payload, then 16 KiB
 // and 256 KiB payloads. A last section runs ours through 1, 2, 4 and 8 client instances sharing one
 // reply topic (every instance reads every reply, so it shows what the shared reply topic costs), and
-// beside them as many instances with a reply topic each (`replyTopic`, the remedy).
+// beside them as many instances with a reply topic each (`replyTopic`, the remedy). On a Node that
+// @platformatic/kafka supports (`npm run bench` runs this file on Node 24 from scripts/node24.sh), ours
+// also runs on the platformatic driver (`driver: 'platformatic'`), beside the default kafkajs one.
 //
 // Run: npm run bench:kafka [-- --quick]   or   npm run bench -- kafka   (the broker from
 // `bash scripts/brokers.sh up kafka`; BENCH_MS, BENCH_ROUNDS: see bench/harness.ts;
@@ -14,6 +16,7 @@ import net from 'node:net';
 import kafkajs from 'kafkajs';
 import { firstValueFrom } from 'rxjs';
 import { KafkaRpcClient, KafkaRpcServer } from '../lib/kafka/index.js';
+import { platformaticSupportsNode } from '../lib/kafka/driver/create-driver.js';
 import {
   BROKERS,
   BENCH_MS,
@@ -31,6 +34,7 @@ import {
   planRuns,
   plannedRuns,
   throughputTarget,
+  latencyTarget,
   type Section,
   type Target,
 } from './harness.js';
@@ -43,6 +47,9 @@ const PARTITIONS = 3;
 const INSTANCES = QUICK ? [1, 4] : [1, 2, 4, 8];
 /** Concurrency of the reply-topic section. */
 const INSTANCE_CONCURRENCY = 64;
+/** Ours on the second driver, where this Node runs it. */
+const PLATFORMATIC = 'ours, platformatic';
+const withPlatformatic = platformaticSupportsNode(process.version);
 const silent = { log() {}, error() {}, warn() {}, debug() {}, verbose() {}, fatal() {} };
 
 /** Raw kafkajs: a consumer that echoes each request to its reply topic, and a correlation map on the caller. */
@@ -133,6 +140,7 @@ async function main() {
     `${prefix}.nest.echo`,
     `${prefix}.nest.echo.reply`,
     `${prefix}.ours.echo`,
+    ...(withPlatformatic ? [`${prefix}.plat.echo`] : []),
   ];
   // The instances' reply topics up front like the rest (one partition, the client's default). On a
   // loaded broker kafkajs can ask for a new topic's leader before its partition is hosted
@@ -189,6 +197,29 @@ async function main() {
   const ourOptions = { client: { brokers, clientId: `${prefix}-ours-caller`, logLevel: 'nothing' as const } };
   const ourClient = new KafkaRpcClient(ourOptions);
   await ourClient.connect();
+  // The same server and client on the platformatic driver (its own request topic, group and reply topic).
+  const platApp = withPlatformatic
+    ? await NestFactory.createMicroservice(echoModule(`${prefix}.plat.echo`), {
+        strategy: new KafkaRpcServer({
+          client: { brokers, clientId: `${prefix}-plat`, logLevel: 'nothing' },
+          maxConcurrency: 256,
+          driver: 'platformatic',
+        }),
+        logger: false,
+      })
+    : undefined;
+  await platApp?.listen();
+  const platClient = withPlatformatic
+    ? new KafkaRpcClient({
+        client: { brokers, clientId: `${prefix}-plat-caller`, logLevel: 'nothing' },
+        driver: 'platformatic',
+      })
+    : undefined;
+  await platClient?.connect();
+  if (!withPlatformatic)
+    console.log(
+      `(the platformatic driver needs Node >= 22.22 or >= 24.6, this is ${process.version}: its rows are left out; npm run bench runs this file on Node 24)`,
+    );
   // Instances of one caller service: n of them on one shared reply topic (a topic per n, so idle
   // instances of another group read nothing of it), and up to the largest n with a reply topic each.
   const many = INSTANCES.filter((n) => n > 1);
@@ -215,6 +246,14 @@ async function main() {
     ['raw kafkajs', raw.call(payload)],
     ['nest built-in', () => firstValueFrom(nestClient.send(`${prefix}.nest.echo`, payload))],
     ['nestjs-broker-rpc', () => firstValueFrom(ourClient.send(`${prefix}.ours.echo`, payload))],
+    ...(platClient
+      ? [
+          [PLATFORMATIC, () => firstValueFrom(platClient.send(`${prefix}.plat.echo`, payload))] as [
+            string,
+            () => Promise<unknown>,
+          ],
+        ]
+      : []),
   ];
   const small = payloadOf(PAYLOAD_SIZES[0]);
   const instanceContenders: Array<[string, () => Promise<unknown>]> = INSTANCES.flatMap((n) => [
@@ -227,14 +266,22 @@ async function main() {
       : [[ownName(n), roundRobin(own.slice(0, n), small)] as [string, () => Promise<unknown>]]),
   ]);
   const large = PAYLOAD_SIZES.slice(1);
+  const perSection = withPlatformatic ? 4 : 3;
   planRuns(
-    plannedRuns(3, CONCURRENCIES) +
-      large.length * plannedRuns(3, LARGE_CONCURRENCIES) +
+    plannedRuns(perSection, CONCURRENCIES) +
+      large.length * plannedRuns(perSection, LARGE_CONCURRENCIES) +
       plannedRuns(instanceContenders.length, [INSTANCE_CONCURRENCY]),
   );
   const pairs: Array<[string, string, string]> = [
     ['nestjs-broker-rpc', 'raw kafkajs', 'against the raw client'],
     ['nestjs-broker-rpc', 'nest built-in', 'against Nest'],
+    ...(withPlatformatic
+      ? ([
+          [PLATFORMATIC, 'raw kafkajs', 'platformatic driver against the raw client'],
+          [PLATFORMATIC, 'nest built-in', 'platformatic driver against Nest'],
+          [PLATFORMATIC, 'nestjs-broker-rpc', 'platformatic driver against kafkajs driver'],
+        ] as Array<[string, string, string]>)
+      : []),
   ];
   try {
     const sections: Section[] = [];
@@ -300,22 +347,44 @@ async function main() {
         )}. Every instance on a shared reply topic reads every reply and drops those of the others: the Node µs/req column shows what that costs.`,
     });
 
-    const at = (s: Section, c: number, base: string) =>
-      pairRatios(s.results, pairs).find((p) => p.concurrency === c && p.base === base);
+    const at = (s: Section, c: number, base: string, name = 'nestjs-broker-rpc') =>
+      pairRatios(s.results, pairs).find((p) => p.concurrency === c && p.base === base && p.name === name);
     const c64 = CONCURRENCIES.includes(64) ? 64 : CONCURRENCIES.at(-1)!;
+    const first = sections[0]!;
+    const drivers: Array<[string, string]> = [
+      ['nestjs-broker-rpc', 'kafkajs driver'],
+      ...(withPlatformatic ? [[PLATFORMATIC, 'platformatic driver'] as [string, string]] : []),
+    ];
     const targets: Target[] = [
-      {
-        ...throughputTarget(
-          `c=${c64}, 100 B: ours against raw kafkajs`,
-          at(sections[0]!, c64, 'raw kafkajs'),
-          1,
-        ),
-        info: true,
-      },
-      {
-        ...throughputTarget(`c=${c64}, 100 B: ours against Nest`, at(sections[0]!, c64, 'nest built-in'), 1),
-        info: true,
-      },
+      ...drivers.flatMap(([name, driver], i): Target[] => [
+        {
+          ...latencyTarget(
+            `c=1, 100 B, ${driver}: p50 ≤ 1.2× raw kafkajs's`,
+            first.results,
+            1,
+            name,
+            'raw kafkajs',
+            1.2,
+          ),
+          ...(i > 0 ? { info: true } : {}),
+        },
+        {
+          ...throughputTarget(
+            `c=${c64}, 100 B, ${driver}: ours ≥ 3× Nest`,
+            at(first, c64, 'nest built-in', name),
+            3,
+          ),
+          ...(i > 0 ? { info: true } : {}),
+        },
+        {
+          ...throughputTarget(
+            `c=${c64}, 100 B, ${driver}: ours against raw kafkajs`,
+            at(first, c64, 'raw kafkajs', name),
+            1,
+          ),
+          info: true,
+        },
+      ]),
       ...sections.slice(1, 1 + large.length).map((s) => {
         const c = LARGE_CONCURRENCIES.at(-1)!;
         return throughputTarget(`c=${c}, ${s.title}: ours ≥ 0.9× raw MB/s`, at(s, c, 'raw kafkajs'), 0.9);
@@ -333,6 +402,8 @@ async function main() {
   } finally {
     await Promise.all([ourClient.close(), ...instances.map((c) => c.close())]);
     await ourApp.close();
+    await platClient?.close();
+    await platApp?.close();
     await nestClient.close();
     await nestApp.close();
     await raw.close();

@@ -175,6 +175,7 @@ export function renderReport(
   for (const r of reports) {
     out.push('', `## ${r.title}`, '');
     if (charts[r.broker]) out.push(`![${r.title} chart](${charts[r.broker]})`, '');
+    if (r.node) out.push(`Run on Node ${r.node}.`, '');
     for (const n of r.notes) out.push(n, '');
     for (const s of r.sections) out.push(sectionMarkdown(s), '');
   }

@@ -1,8 +1,10 @@
 // The bench entry: runs the broker benches (each in a process of its own, so CPU per request counts one
 // broker's clients only), then writes bench/results/<date>.md and a chart per broker.
+// The Kafka bench runs on Node 24 (scripts/node24.sh installs it into .brokers/node24), so that both Kafka
+// drivers run in one process; BENCH_KAFKA_NODE=current keeps it on this Node (kafkajs driver only).
 // Run: npm run bench [-- nats|rabbitmq|kafka ...] [-- --quick] [-- --cpu-prof]
 //      npm run bench -- --render bench/results/<date>.json   (the report and charts again, from a run's data)
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +29,15 @@ function parseArgs(argv: string[]): { brokers: Broker[]; quick: boolean; cpuProf
   return { brokers: brokers.length ? brokers : [...BROKERS], quick, cpuProf };
 }
 
+/** The Node binary a broker's bench runs on: Node 24 for Kafka (both drivers), this one otherwise. */
+function nodeFor(broker: Broker): string {
+  if (broker !== 'kafka' || process.env.BENCH_KAFKA_NODE === 'current') return process.execPath;
+  return execFileSync('bash', [path.join('scripts', 'node24.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
+}
+
 function runBench(broker: Broker, out: string, quick: boolean, cpuProf: boolean): Promise<void> {
   const args = [
     ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.join('bench', 'results', 'profiles')}`] : []),
@@ -36,7 +47,7 @@ function runBench(broker: Broker, out: string, quick: boolean, cpuProf: boolean)
     ...(quick ? ['--quick'] : []),
   ];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
+    const child = spawn(nodeFor(broker), args, {
       stdio: 'inherit',
       env: { ...process.env, BENCH_OUT: out },
     });
