@@ -41,6 +41,8 @@ const servers = process.env.NATS_URL ?? BROKERS.NATS_URL;
 const TRACED = 'nestjs-broker-rpc, telemetry default';
 const QUIET = 'nestjs-broker-rpc, telemetry off';
 const TELEMETRY_OFF = { tracing: false, metrics: false };
+/** Raw nats.js whose server parses the request and encodes its reply, as a handler does (large payloads). */
+const RAW_JSON = 'raw nats.js, JSON server';
 
 async function main() {
   const otel = registerOtelSdkIfAsked();
@@ -48,6 +50,10 @@ async function main() {
   // raw nats.js: a subscription that echoes, and nc.request()
   const rawServer = await connect({ servers });
   rawServer.subscribe('bench.raw.echo', { callback: (_e, m) => void m.respond(m.data) });
+  // For the large payloads, also a raw server that does a handler's work: parse the JSON, encode the reply.
+  rawServer.subscribe('bench.raw.json', {
+    callback: (_e, m) => void m.respond(JSON.stringify(m.json())),
+  });
   const rawClient = await connect({ servers });
 
   const nestApp = await NestFactory.createMicroservice(echoModule('bench.nest.echo'), {
@@ -84,13 +90,21 @@ async function main() {
     pair.push({ name, pattern, app, client });
   }
 
-  const contenders = (payload: object): Array<[string, () => Promise<unknown>]> => {
+  const contenders = (payload: object, large = false): Array<[string, () => Promise<unknown>]> => {
     const rawBody = JSON.stringify(payload);
     return [
       [
         'raw nats.js',
         () => rawClient.request('bench.raw.echo', rawBody, { timeout: 5_000 }).then((m) => m.json()),
       ],
+      ...(large
+        ? [
+            [
+              RAW_JSON,
+              () => rawClient.request('bench.raw.json', rawBody, { timeout: 5_000 }).then((m) => m.json()),
+            ] as [string, () => Promise<unknown>],
+          ]
+        : []),
       ['nest built-in', () => firstValueFrom(nestClient.send('bench.nest.echo', payload))],
       ['nestjs-broker-rpc', () => firstValueFrom(ourClient.send('bench.ours.echo', payload))],
       ...pair.map(({ name, pattern, client }): [string, () => Promise<unknown>] => [
@@ -106,37 +120,60 @@ async function main() {
   ];
   const [small, ...large] = PAYLOAD_SIZES;
   const count = withPair ? 5 : 3;
-  planRuns(plannedRuns(count, CONCURRENCIES) + large.length * plannedRuns(count, LARGE_CONCURRENCIES));
+  planRuns(plannedRuns(count, CONCURRENCIES) + large.length * plannedRuns(count + 1, LARGE_CONCURRENCIES));
+  const largePairs: Array<[string, string, string]> = [
+    ...pairs,
+    ['nestjs-broker-rpc', RAW_JSON, 'against a raw server doing the JSON work'],
+  ];
   const sections: Section[] = [];
   for (const bytes of [small, ...large]) {
     const concurrencies = bytes === small ? CONCURRENCIES : LARGE_CONCURRENCIES;
     const section = formatBytes(bytes);
-    const results = await compare(contenders(payloadOf(bytes)), concurrencies, BENCH_ROUNDS, BENCH_MS, {
-      section,
-      payloadBytes: bytes,
-    });
+    const results = await compare(
+      contenders(payloadOf(bytes), bytes !== small),
+      concurrencies,
+      BENCH_ROUNDS,
+      BENCH_MS,
+      {
+        section,
+        payloadBytes: bytes,
+      },
+    );
     sections.push({
       title: `payload ${section}`,
       kind: bytes === small ? 'concurrency' : 'payload',
       payloadBytes: bytes,
       results,
-      pairs,
+      pairs: bytes === small ? pairs : largePairs,
       ratiosAgainst: ['raw nats.js', 'nest built-in'],
     });
   }
 
   const at = (s: Section, c: number, base: string) =>
-    pairRatios(s.results, pairs).find((p) => p.concurrency === c && p.base === base);
+    pairRatios(s.results, largePairs).find((p) => p.concurrency === c && p.base === base);
   const c64 = CONCURRENCIES.includes(64) ? 64 : CONCURRENCIES.at(-1)!;
   const targets: Target[] = [
     throughputTarget(`c=${c64}, 100 B: ours ≥ 0.9× raw nats.js`, at(sections[0]!, c64, 'raw nats.js'), 0.9),
     throughputTarget(`c=${c64}, 100 B: ours ≥ 1.3× Nest`, at(sections[0]!, c64, 'nest built-in'), 1.3),
-    ...sections.slice(1).map((s) => {
+    ...sections.slice(1).flatMap((s): Target[] => {
       const c = LARGE_CONCURRENCIES.at(-1)!;
-      return throughputTarget(`c=${c}, ${s.title}: ours ≥ 0.9× raw MB/s`, at(s, c, 'raw nats.js'), 0.9);
+      return [
+        throughputTarget(`c=${c}, ${s.title}: ours ≥ 0.9× raw MB/s`, at(s, c, 'raw nats.js'), 0.9),
+        {
+          ...throughputTarget(
+            `c=${c}, ${s.title}: ours against a raw server that parses and encodes JSON`,
+            at(s, c, RAW_JSON),
+            0.9,
+          ),
+          info: true,
+        },
+      ];
     }),
   ];
-  const notes = otel === 'sdk' ? ['OpenTelemetry SDK registered (BENCH_OTEL=sdk)'] : [];
+  const notes = [
+    "`raw nats.js` echoes the request's bytes as they came (its client encodes and parses JSON); `raw nats.js, JSON server` (large payloads) parses the request and encodes the reply on the server too, the work a handler's transport does. The targets are against the first.",
+    ...(otel === 'sdk' ? ['OpenTelemetry SDK registered (BENCH_OTEL=sdk)'] : []),
+  ];
   await finish({ broker: 'nats', title: 'NATS', sections, targets, notes });
 
   for (const { app, client } of pair) {

@@ -24,6 +24,7 @@ import { type ActiveRequest, type OutboundRequest, RpcClient } from '../core/rpc
 import type { OutboundMessage } from '../core/wire.js';
 import { RabbitSession } from './rabbit-session.js';
 import { readHeaders, shortString } from './rabbit-headers.js';
+import { publishMessage, type PublishProperties } from './rabbit-publish.js';
 import {
   DEFAULT_RABBIT_MAX_MESSAGE_SIZE,
   DIRECT_REPLY_TO,
@@ -222,10 +223,10 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
 
   private sendRequest(request: OutboundRequest, entry: ActiveRequest): void {
     const ch = this.requireChannel();
-    const options: Options.Publish = {
+    const options: PublishProperties = {
       correlationId: entry.correlationId,
       replyTo: this.replyTo,
-      ...(this.nestQueue ? {} : { contentType: request.contentType }),
+      contentType: this.nestQueue ? undefined : request.contentType,
       headers: request.headers,
       mandatory: true,
       persistent: this.options.persistent === true,
@@ -236,7 +237,7 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
       options.expiration = String(left);
     }
     const routingKey = this.nestQueue ?? request.destination;
-    if (!ch.publish(this.exchange?.name ?? '', routingKey, toBuffer(request.body), options))
+    if (!publishMessage(ch, this.exchange?.name ?? '', routingKey, toBuffer(request.body), options))
       this.session.gate.fill();
   }
 

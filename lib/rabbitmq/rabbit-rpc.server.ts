@@ -1,7 +1,8 @@
 import type { AsyncApiTransport } from '../asyncapi/asyncapi-transport.js';
 import { rabbitServerAsyncApi } from './rabbit-asyncapi.js';
 import { queueArguments } from './rabbit-topology.js';
-import type { Channel, ChannelModel, ConsumeMessage, Options, RecoveringChannelModel } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage, RecoveringChannelModel } from 'amqplib';
+import { publishMessage, type PublishProperties } from './rabbit-publish.js';
 import { RpcConnectionError, RpcPayloadTooLargeError } from '../core/errors.js';
 import { toBuffer } from '../core/bytes.js';
 import { checkNonNegativeInt, checkPositiveInt } from '../core/integer-checks.js';
@@ -183,9 +184,10 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
             ? 'Not connected to RabbitMQ; the reply is lost (noAck: the request is not redelivered)'
             : 'Not connected to RabbitMQ; the request stays unacked and will be redelivered',
         );
-      const options: Options.Publish = nest ? {} : { contentType: reply.contentType, headers: reply.headers };
-      if (reply.correlationId !== undefined) options.correlationId = reply.correlationId;
-      if (!ch.publish(exchange, reply.destination, toBuffer(body), options)) this.session.gate.fill();
+      const options: PublishProperties = nest
+        ? { correlationId: reply.correlationId }
+        : { contentType: reply.contentType, headers: reply.headers, correlationId: reply.correlationId };
+      if (!publishMessage(ch, exchange, reply.destination, toBuffer(body), options)) this.session.gate.fill();
       this.replyCrashes.published(reply.destination, request.correlationId);
     };
     if (this.session.gate.open) return send();

@@ -3,13 +3,14 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { Duplex, Readable } from 'node:stream';
-import amqp, { type ChannelModel } from 'amqplib';
+import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { coalesceWrites } from '../../../lib/rabbitmq/rabbit-coalesce.js';
+import { publishMessage, type PublishProperties } from '../../../lib/rabbitmq/rabbit-publish.js';
 import { UrlRotation } from '../../../lib/rabbitmq/rabbit-urls.js';
 
-// Guards for the two places that rely on amqplib internals (checked against amqplib 2.3.1): when one
-// fails, amqplib changed underneath them; re-read its lib/mux.js or lib/recovery.js and adapt the code.
+// Guards for the three places that rely on amqplib internals (checked against amqplib 2.3.1): when one
+// fails, amqplib changed underneath them; re-read its lib/mux.js, lib/recovery.js or lib/channel_model.js and api_args.js and adapt the code.
 const require = createRequire(import.meta.url);
 const amqplibDir = dirname(require.resolve('amqplib')); // its package.json is not exported
 const installed = (require(join(amqplibDir, 'package.json')) as { version: string }).version;
@@ -17,8 +18,11 @@ const changed = (what: string) => `amqplib ${installed} (checked against 2.3.1):
 const { Connection } = require(join(amqplibDir, 'lib/connection.js')) as {
   Connection: new (stream: Duplex) => unknown;
 };
-const { ChannelModel: AmqpChannelModel } = require(join(amqplibDir, 'lib/channel_model.js')) as {
+const { ChannelModel: AmqpChannelModel, Channel: AmqpChannel } = require(
+  join(amqplibDir, 'lib/channel_model.js'),
+) as {
   ChannelModel: new (connection: unknown) => ChannelModel;
+  Channel: { prototype: Channel };
 };
 
 describe('amqplib internals rabbit-coalesce.ts relies on', () => {
@@ -83,5 +87,64 @@ describe('amqplib internals rabbit-urls.ts relies on', () => {
       dialled,
       changed('recovery no longer dials the fields of the same connect object per attempt'),
     ).toEqual(['node-a:1001', 'node-b:1002', 'node-c:1003']);
+  });
+});
+
+describe('amqplib internals rabbit-publish.ts relies on', () => {
+  /** What reaches `sendMessage` (the frame encoder's input) when `publish` is called on a channel. */
+  function sent(publish: (ch: Channel) => unknown): { fields: Record<string, unknown>; content: Buffer } {
+    const calls: unknown[][] = [];
+    const ch = Object.create(AmqpChannel.prototype) as Channel;
+    (ch as unknown as { sendMessage: (...args: unknown[]) => boolean }).sendMessage = (...args) => {
+      calls.push(args);
+      return true;
+    };
+    publish(ch);
+    expect(calls, changed('Channel#publish no longer hands its message to sendMessage')).toHaveLength(1);
+    const [fields, properties, content] = calls[0]!;
+    expect(properties, changed('publish passes other properties than its fields')).toBe(fields);
+    return { fields: fields as Record<string, unknown>, content: content as Buffer };
+  }
+  /** The fields with their headers as a plain object of what they enumerate (amqplib's own and inherited). */
+  const plain = (f: Record<string, unknown>) => {
+    const headers: Record<string, unknown> = {};
+    for (const key in (f.headers as object | undefined) ?? {})
+      headers[key] = (f.headers as Record<string, unknown>)[key];
+    return { ...f, headers: Object.keys(headers).length ? headers : undefined };
+  };
+
+  it.each<[string, PublishProperties]>([
+    [
+      'a request',
+      {
+        correlationId: 'c-1',
+        replyTo: 'amq.rabbitmq.reply-to',
+        contentType: 'application/json',
+        headers: { 'rpc-deadline': '1796236137520' },
+        mandatory: true,
+        persistent: false,
+        expiration: '30000',
+      },
+    ],
+    ['a reply without headers', { correlationId: 'c-2', contentType: 'text/plain', headers: {} }],
+    ['a persistent one, no content type', { persistent: true, headers: { a: '1', b: '2' } }],
+  ])('builds the same fields and properties as Channel#publish for %s', (_name, p) => {
+    const content = Buffer.from('{}');
+    const theirs = sent((ch) => ch.publish('ex', 'key', content, p));
+    const ours = sent((ch) => publishMessage(ch, 'ex', 'key', content, p));
+    expect(Object.keys(ours.fields).sort(), changed('Args.publish builds other fields')).toEqual(
+      Object.keys(theirs.fields).sort(),
+    );
+    expect(plain(ours.fields), changed('Args.publish builds other values')).toEqual(plain(theirs.fields));
+    expect(ours.content).toBe(content);
+  });
+
+  it('falls back to publish on a channel without sendMessage', () => {
+    const published: unknown[][] = [];
+    const ch = {
+      publish: (...args: unknown[]) => published.push(args) > 0,
+    } as unknown as Channel;
+    expect(publishMessage(ch, '', 'q', Buffer.from('x'), { correlationId: 'c' })).toBe(true);
+    expect(published).toEqual([['', 'q', Buffer.from('x'), { correlationId: 'c' }]]);
   });
 });

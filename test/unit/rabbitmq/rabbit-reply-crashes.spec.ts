@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { CRASHES_BEFORE_DROP, DirectReplyCrashes } from '../../../lib/rabbitmq/rabbit-reply-crashes.js';
+import {
+  CRASHES_BEFORE_DROP,
+  DirectReplyCrashes,
+  RECENT_REPLIES,
+} from '../../../lib/rabbitmq/rabbit-reply-crashes.js';
 
 const DIRECT = 'amq.rabbitmq.reply-to.g1h2AA5yZXBseUA0.abc';
 
@@ -39,5 +43,23 @@ describe('DirectReplyCrashes', () => {
     crashed();
     expect(crashes.takePoison(DIRECT, 'c1')).toBe(false);
     expect(crashes.takePoison(DIRECT, undefined)).toBe(false);
+  });
+
+  it('counts the last replies of a connection only, and each of them once per crash', () => {
+    const crashes = new DirectReplyCrashes();
+    for (let i = 0; i < CRASHES_BEFORE_DROP; i++) {
+      const crashed = crashes.connection();
+      crashes.published(DIRECT, 'old');
+      for (let n = 0; n < RECENT_REPLIES; n++) crashes.published(DIRECT, n % 2 ? 'stream' : `r${n}`);
+      crashed();
+    }
+    expect(crashes.takePoison(DIRECT, 'old')).toBe(false); // pushed out of the ring before each crash
+    expect(crashes.takePoison(DIRECT, 'r0')).toBe(true);
+    expect(crashes.takePoison(DIRECT, 'stream')).toBe(true); // many replies, one count per crash
+    const once = new DirectReplyCrashes();
+    const crashed = once.connection();
+    for (let n = 0; n < 3; n++) once.published(DIRECT, 'stream');
+    crashed();
+    expect(once.takePoison(DIRECT, 'stream')).toBe(false); // three replies in one crash count as one
   });
 });
