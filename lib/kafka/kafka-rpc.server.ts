@@ -31,7 +31,7 @@ import {
 } from './kafka-rpc.options.js';
 import { driverConsumerOptions } from './consumer-options.js';
 import { checkTopicName, ensureTopics } from './kafka-topics.js';
-import { conflictingMembers, groupConflict } from './group-check.js';
+import { GroupWatch } from './group-check.js';
 import { checkKafkaDriver, createKafkaDriver } from './driver/create-driver.js';
 import { PartitionTracker } from './partition-tracker.js';
 import { CommitScheduler } from './commit-scheduler.js';
@@ -79,8 +79,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
   private readonly commits: CommitScheduler;
   /** The group's members were found to consume the same topics: until then no record is taken. */
   private groupChecked = false;
-  /** The last group conflict logged, so a mixed group is reported once, not at every rebalance. */
-  private lastConflict?: string;
+  private readonly group: GroupWatch;
   private stopping = false;
   private recovering = false;
 
@@ -98,6 +97,12 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
       throw new TypeError(`consumer.allowMixedSubscriptions must be a boolean, got ${typeof mixed}`);
     this.groupId = options.consumer?.groupId || clientIdOf(options);
     this.responder = responderId('kafka', this.groupId);
+    this.group = new GroupWatch(
+      this.groupId,
+      mixed ?? DEFAULT_KAFKA_ALLOW_MIXED_SUBSCRIPTIONS,
+      () => (this.stopping ? undefined : this.producing?.admin),
+      this.logger,
+    );
     const maxInFlight =
       options.maxInFlightPerPartition ??
       DEFAULT_KAFKA_IN_FLIGHT_FACTOR * (options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY);
@@ -201,7 +206,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
         },
         DEFAULT_KAFKA_JOIN_TIMEOUT,
       );
-      await this.checkGroup(true);
+      await this.group.check(this.topics, true);
       this.groupChecked = true;
       await this.partitions.startsCommitted(DEFAULT_KAFKA_JOIN_TIMEOUT);
     } catch (err) {
@@ -364,42 +369,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
       this.recovering = false;
       this.emitStatus('connected');
     }
-    if (this.groupChecked) void this.checkGroup(false);
-  }
-
-  /**
-   * Refuses a group whose other members subscribe to other topics (two services on one group id):
-   * `listen()` fails with `RpcGroupConflictError`; a server already listening logs it. With
-   * `consumer.allowMixedSubscriptions` it is only logged.
-   */
-  private async checkGroup(starting: boolean): Promise<void> {
-    const admin = this.producing?.admin;
-    if (!admin || this.stopping) return;
-    let others;
-    try {
-      others = await conflictingMembers(admin, this.groupId, this.topics, () => this.stopping);
-    } catch (err) {
-      this.logger.warn(
-        `Could not describe consumer group "${this.groupId}" to compare its members: ${describe(err)}`,
-      );
-      return;
-    }
-    if (others === undefined) {
-      if (!this.stopping)
-        this.logger.warn(`Consumer group "${this.groupId}" kept rebalancing; its members were not compared`);
-      return;
-    }
-    if (others.length === 0) {
-      this.lastConflict = undefined;
-      return;
-    }
-    const conflict = groupConflict(this.groupId, this.topics, others);
-    const allowed = this.options.consumer?.allowMixedSubscriptions ?? DEFAULT_KAFKA_ALLOW_MIXED_SUBSCRIPTIONS;
-    if (starting && !allowed) throw conflict;
-    if (conflict.message === this.lastConflict) return;
-    this.lastConflict = conflict.message;
-    if (allowed) this.logger.warn(conflict.message);
-    else this.logger.error(conflict.message);
+    if (this.groupChecked) void this.group.check(this.topics, false);
   }
 
   private async committedOffsets(topic: string): Promise<Map<number, string | undefined>> {

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { driverConsumerOptions } from '../../../lib/kafka/consumer-options.js';
-import {
-  DEFAULT_KAFKA_HEARTBEAT_INTERVAL,
-  DEFAULT_KAFKA_MAX_BYTES_PER_PARTITION,
-  DEFAULT_KAFKA_SESSION_TIMEOUT,
-} from '../../../lib/kafka/kafka-rpc.options.js';
+import * as options from '../../../lib/kafka/kafka-rpc.options.js';
+
+const { DEFAULT_KAFKA_HEARTBEAT_INTERVAL, DEFAULT_KAFKA_SESSION_TIMEOUT } = options;
+const { DEFAULT_KAFKA_MAX_BYTES_PER_PARTITION } = options;
 
 describe('driverConsumerOptions', () => {
   it('fills in the defaults, with the fetch wait of the side that asks', () => {
