@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { describe } from '../core/describe.js';
 import { RpcGroupConflictError } from '../core/errors.js';
 import type { DriverAdmin, GroupMember } from './driver/kafka-driver.js';
 
@@ -48,4 +49,52 @@ export function groupConflict(
     members.map((m) => ({ clientId: m.clientId, host: m.host, topics: [...(m.topics ?? [])].sort() })),
     HINT,
   );
+}
+
+/**
+ * Compares a server's consumer group after each of its joins. Refuses a group whose other members
+ * subscribe to other topics (two services on one group id): `check(…, true)` at `listen()` rejects
+ * with `RpcGroupConflictError`; a server already listening logs it, once per conflict. With
+ * `allowMixed` (`consumer.allowMixedSubscriptions`) it is only logged.
+ */
+export class GroupWatch {
+  /** The last conflict logged, so a mixed group is reported once, not at every rebalance. */
+  private lastConflict?: string;
+
+  constructor(
+    private readonly groupId: string,
+    private readonly allowMixed: boolean,
+    /** The admin client while the server runs; `undefined` once it stops (nothing is compared then). */
+    private readonly admin: () => DriverAdmin | undefined,
+    private readonly logger: { warn(text: string): void; error(text: string): void },
+  ) {}
+
+  async check(topics: string[], starting: boolean): Promise<void> {
+    const admin = this.admin();
+    if (!admin) return;
+    let others;
+    try {
+      others = await conflictingMembers(admin, this.groupId, topics, () => this.admin() === undefined);
+    } catch (err) {
+      this.logger.warn(
+        `Could not describe consumer group "${this.groupId}" to compare its members: ${describe(err)}`,
+      );
+      return;
+    }
+    if (others === undefined) {
+      if (this.admin())
+        this.logger.warn(`Consumer group "${this.groupId}" kept rebalancing; its members were not compared`);
+      return;
+    }
+    if (others.length === 0) {
+      this.lastConflict = undefined;
+      return;
+    }
+    const conflict = groupConflict(this.groupId, topics, others);
+    if (starting && !this.allowMixed) throw conflict;
+    if (conflict.message === this.lastConflict) return;
+    this.lastConflict = conflict.message;
+    if (this.allowMixed) this.logger.warn(conflict.message);
+    else this.logger.error(conflict.message);
+  }
 }

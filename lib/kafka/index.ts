@@ -9,6 +9,7 @@ export {
   type KafkaConnectionOptions,
   type KafkaTopicOptions,
   type KafkaProducerOptions,
+  type KafkaConsumerTuning,
   type KafkaDriverName,
   DEFAULT_KAFKA_DRIVER,
   DEFAULT_KAFKA_CLIENT_ID,
@@ -20,6 +21,7 @@ export {
   DEFAULT_KAFKA_HEARTBEAT_INTERVAL,
   DEFAULT_KAFKA_SERVER_MAX_WAIT,
   DEFAULT_KAFKA_CLIENT_MAX_WAIT,
+  DEFAULT_KAFKA_MAX_BYTES_PER_PARTITION,
   DEFAULT_KAFKA_JOIN_TIMEOUT,
   DEFAULT_KAFKA_RETRY,
 } from './kafka-rpc.options.js';

@@ -19,13 +19,12 @@ import { KafkaProducing } from './kafka-publish.js';
 import {
   clientIdOf,
   DEFAULT_KAFKA_CLIENT_MAX_WAIT,
-  DEFAULT_KAFKA_HEARTBEAT_INTERVAL,
   DEFAULT_KAFKA_JOIN_TIMEOUT,
   DEFAULT_KAFKA_REPLY_PARTITIONS,
   DEFAULT_KAFKA_REPLY_SUFFIX,
-  DEFAULT_KAFKA_SESSION_TIMEOUT,
   type KafkaRpcClientOptions,
 } from './kafka-rpc.options.js';
+import { driverConsumerOptions } from './consumer-options.js';
 import { checkTopicName, ensureTopics } from './kafka-topics.js';
 import { checkKafkaDriver, createKafkaDriver } from './driver/create-driver.js';
 import { kafkaRefusal } from './kafka-refusal.js';
@@ -127,15 +126,15 @@ export class KafkaRpcClient extends RpcClient<KafkaRpcClientOptions> {
       await producer.connect();
       // Every reply produced from here on has an offset at or past these: the consumer starts there.
       this.positions = await admin.endOffsets(this.replyTopic);
-      const c = this.options.consumer ?? {};
-      const consumer = driver.consumer({
-        // A consumer group of its own, new at every (re)start: nobody else's rebalance ever touches it,
-        // and a restarted consumer never waits for its previous incarnation's session to expire.
-        groupId: () => `${this.replyTopic}.${randomBytes(6).toString('hex')}`,
-        sessionTimeout: c.sessionTimeout ?? DEFAULT_KAFKA_SESSION_TIMEOUT,
-        heartbeatInterval: c.heartbeatInterval ?? DEFAULT_KAFKA_HEARTBEAT_INTERVAL,
-        maxWaitTimeInMs: c.maxWaitTimeInMs ?? DEFAULT_KAFKA_CLIENT_MAX_WAIT,
-      });
+      const consumer = driver.consumer(
+        driverConsumerOptions(
+          // A consumer group of its own, new at every (re)start: nobody else's rebalance ever touches
+          // it, and a restarted consumer never waits for its previous incarnation's session to expire.
+          () => `${this.replyTopic}.${randomBytes(6).toString('hex')}`,
+          this.options.consumer,
+          DEFAULT_KAFKA_CLIENT_MAX_WAIT,
+        ),
+      );
       this.consumer = consumer;
       // From the beginning only applies to a partition added to the reply topic after connect: all of it is new.
       await consumer.subscribe([this.replyTopic], { fromBeginning: true });

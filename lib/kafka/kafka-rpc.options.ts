@@ -42,22 +42,27 @@ export interface KafkaProducerOptions {
   ackTimeout?: number;
 }
 
+/** A consumer's group timings and fetch sizes; `lib/kafka/consumer-options.ts` fills in the defaults for both sides. */
+export interface KafkaConsumerTuning {
+  /** Milliseconds before a silent instance is dropped from the group and its partitions move. Default `DEFAULT_KAFKA_SESSION_TIMEOUT`. */
+  sessionTimeout?: number;
+  /** Default `DEFAULT_KAFKA_HEARTBEAT_INTERVAL`. */
+  heartbeatInterval?: number;
+  /** Milliseconds the group waits for members to rejoin during a rebalance. Default: the client library's (60 000 on kafkajs, 102 000 on `@platformatic/kafka`). */
+  rebalanceTimeout?: number;
+  /** Longest fetch wait when no record is waiting. Default `DEFAULT_KAFKA_SERVER_MAX_WAIT` (server) / `DEFAULT_KAFKA_CLIENT_MAX_WAIT` (client). */
+  maxWaitTimeInMs?: number;
+  /** Bytes fetched per partition and request at most. Default `DEFAULT_KAFKA_MAX_BYTES_PER_PARTITION`. */
+  maxBytesPerPartition?: number;
+}
+
 export interface KafkaRpcServerOptions extends RpcServerOptions {
   client: KafkaConnectionOptions;
   /** The Kafka client library. Default `DEFAULT_KAFKA_DRIVER`. */
   driver?: KafkaDriverName;
-  consumer?: {
+  consumer?: KafkaConsumerTuning & {
     /** The service's consumer group: instances sharing it split the partitions. Default: the client id. */
     groupId?: string;
-    /** Milliseconds before a silent instance is dropped from the group and its partitions move. Default `DEFAULT_KAFKA_SESSION_TIMEOUT`. */
-    sessionTimeout?: number;
-    /** Default `DEFAULT_KAFKA_HEARTBEAT_INTERVAL`. */
-    heartbeatInterval?: number;
-    /** Milliseconds the group waits for members to rejoin during a rebalance. Default 60 000. */
-    rebalanceTimeout?: number;
-    /** Longest fetch wait when no request is waiting. Default `DEFAULT_KAFKA_SERVER_MAX_WAIT`. */
-    maxWaitTimeInMs?: number;
-    maxBytesPerPartition?: number;
     /**
      * Join a group whose other members subscribe to other topics (a rolling deploy that adds or
      * removes handlers) with a warning, instead of failing `listen()` with `RpcGroupConflictError`.
@@ -96,12 +101,7 @@ export interface KafkaRpcClientOptions extends RpcClientOptions {
   /** The reply topic, when it is created. */
   topics?: KafkaTopicOptions;
   /** The reply consumer (one consumer group of its own per client instance). */
-  consumer?: {
-    /** Default `DEFAULT_KAFKA_CLIENT_MAX_WAIT`. */
-    maxWaitTimeInMs?: number;
-    sessionTimeout?: number;
-    heartbeatInterval?: number;
-  };
+  consumer?: Pick<KafkaConsumerTuning, 'maxWaitTimeInMs' | 'sessionTimeout' | 'heartbeatInterval'>;
   producer?: KafkaProducerOptions;
 }
 
@@ -124,6 +124,8 @@ export const DEFAULT_KAFKA_HEARTBEAT_INTERVAL = 1_000;
 export const DEFAULT_KAFKA_SERVER_MAX_WAIT = 100;
 /** The reply consumer's fetch long-poll. */
 export const DEFAULT_KAFKA_CLIENT_MAX_WAIT = 100;
+/** Bytes fetched per partition and request: one MiB, kafkajs's own default, so both drivers fetch alike. */
+export const DEFAULT_KAFKA_MAX_BYTES_PER_PARTITION = 1_048_576;
 /** `listen()` refuses a consumer group whose members subscribe to different topics. */
 export const DEFAULT_KAFKA_ALLOW_MIXED_SUBSCRIPTIONS = false;
 /** Longest wait for a consumer's first group join in `connect()` / `listen()`. */

@@ -14,6 +14,7 @@ import type {
   DriverProducer,
   KafkaDriver,
   KafkaRecord,
+  TopicPartitionOffset,
 } from './driver/kafka-driver.js';
 import { replyHeaders, replyRouteOf } from './kafka-headers.js';
 import { KafkaProducing } from './kafka-publish.js';
@@ -21,19 +22,19 @@ import { KafkaRpcContext } from './kafka-rpc.context.js';
 import {
   clientIdOf,
   DEFAULT_KAFKA_ALLOW_MIXED_SUBSCRIPTIONS,
-  DEFAULT_KAFKA_HEARTBEAT_INTERVAL,
   DEFAULT_KAFKA_EVENT_RETRIES,
   DEFAULT_KAFKA_IN_FLIGHT_FACTOR,
   DEFAULT_KAFKA_REQUEST_PARTITIONS,
   DEFAULT_KAFKA_SERVER_MAX_WAIT,
-  DEFAULT_KAFKA_SESSION_TIMEOUT,
   DEFAULT_KAFKA_JOIN_TIMEOUT,
   type KafkaRpcServerOptions,
 } from './kafka-rpc.options.js';
+import { driverConsumerOptions } from './consumer-options.js';
 import { checkTopicName, ensureTopics } from './kafka-topics.js';
-import { conflictingMembers, groupConflict } from './group-check.js';
+import { GroupWatch } from './group-check.js';
 import { checkKafkaDriver, createKafkaDriver } from './driver/create-driver.js';
-import { PartitionWindow } from './partition-window.js';
+import { PartitionTracker } from './partition-tracker.js';
+import { CommitScheduler } from './commit-scheduler.js';
 import { failedEventRecord } from './kafka-event-policy.js';
 import { ReplyTopics, type TopicLookupResult } from './reply-topics.js';
 import {
@@ -46,7 +47,6 @@ import type { TelemetryAttributes } from '../telemetry/telemetry-options.js';
 import { kafkaRefusal } from './kafka-refusal.js';
 
 const EMPTY = new Uint8Array(0);
-const COMMIT_RETRY_MS = 250;
 
 /** What `unwrap()` returns: the transport's handles on the Kafka client library, behind the driver interface. */
 export interface KafkaServerHandles {
@@ -58,13 +58,13 @@ export interface KafkaServerHandles {
 /**
  * Kafka transport server. One consumer group per service (`consumer.groupId`); each request topic
  * is a pattern. Requests of every partition, and within one partition, run concurrently up to
- * `maxConcurrency`; per partition only the contiguous prefix of finished offsets is committed.
+ * `maxConcurrency`; per partition only the contiguous prefix of finished offsets is committed
+ * (`PartitionTracker` holds the partitions' state, `CommitScheduler` commits).
  * Replies go to the request's `reply_to` topic with its `correlation_id`, or Nest/Spring-style
  * to `kafka_replyTopic` / `kafka_replyPartition` with `kafka_correlationId`.
  */
 export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcContext> {
   private readonly groupId: string;
-  private readonly maxInFlight: number;
   private readonly responder: string;
   private readonly eventRetries: number;
   private driver?: KafkaDriver;
@@ -75,31 +75,13 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
   private readonly undeliverableLog = new LogThrottle((text) => this.logger.warn(text));
   private topics: string[] = [];
   private patternOf = new Map<string, string>();
-  private readonly windows = new Map<string, PartitionWindow>();
-  /** Partitions paused because they, or the whole server, hold as many requests as allowed. */
-  private readonly pausedWindows = new Set<PartitionWindow>();
-  /**
-   * The partitions the group had never committed when this server started, with their end offsets
-   * read then. An entry goes once a committed offset is seen for its partition.
-   */
-  private initialOffsets = new Map<string, string>();
-  private readonly positionRetries = new Set<NodeJS.Timeout>();
-  /**
-   * Partitions new to the group that this server positioned and whose start offset is not committed
-   * yet. `listen()` waits for it to empty: from then on, an instance that takes one of them over
-   * starts where this one did, not at its own (later) startup end offset.
-   */
-  private readonly uncommittedStarts = new Set<PartitionWindow>();
-  private startWaiters: Array<() => void> = [];
+  private readonly partitions: PartitionTracker;
+  private readonly commits: CommitScheduler;
   /** The group's members were found to consume the same topics: until then no record is taken. */
   private groupChecked = false;
-  /** The last group conflict logged, so a mixed group is reported once, not at every rebalance. */
-  private lastConflict?: string;
+  private readonly group: GroupWatch;
   private stopping = false;
   private recovering = false;
-  private commitScheduled = false;
-  private committing?: Promise<void>;
-  private commitRetry?: NodeJS.Timeout;
 
   constructor(options: KafkaRpcServerOptions) {
     super(options);
@@ -115,9 +97,34 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
       throw new TypeError(`consumer.allowMixedSubscriptions must be a boolean, got ${typeof mixed}`);
     this.groupId = options.consumer?.groupId || clientIdOf(options);
     this.responder = responderId('kafka', this.groupId);
-    this.maxInFlight =
+    this.group = new GroupWatch(
+      this.groupId,
+      mixed ?? DEFAULT_KAFKA_ALLOW_MIXED_SUBSCRIPTIONS,
+      () => (this.stopping ? undefined : this.producing?.admin),
+      this.logger,
+    );
+    const maxInFlight =
       options.maxInFlightPerPartition ??
       DEFAULT_KAFKA_IN_FLIGHT_FACTOR * (options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY);
+    this.commits = new CommitScheduler(
+      () => this.partitions.pendingCommit(),
+      (offsets) => this.commit(offsets),
+      (err) => this.logger.debug?.(`Offset commit failed, retrying: ${describe(err)}`),
+    );
+    this.partitions = new PartitionTracker(
+      {
+        handle: (record) => this.handle(record),
+        limit: this.limit,
+        pause: (topic, partition) => this.consumer?.pause(topic, [partition]),
+        resume: (topic, partition) => this.consumer?.resume(topic, [partition]),
+        seek: (topic, partition, offset) => this.consumer?.seek(topic, partition, offset),
+        committedOffsets: (topic) => this.committedOffsets(topic),
+        commitNeeded: () => this.commits.schedule(),
+        pausedFull: () => this.counts.increment('partitionsPausedFull'),
+        warn: (text) => this.logger.warn(text),
+      },
+      maxInFlight,
+    );
   }
 
   protected override asyncApiTransport(): AsyncApiTransport {
@@ -181,31 +188,27 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
         })),
         topicOptions.create !== false,
       );
-      this.initialOffsets = await this.startingOffsets();
-      const c = this.options.consumer ?? {};
-      const consumer = driver.consumer({
-        groupId: this.groupId,
-        sessionTimeout: c.sessionTimeout ?? DEFAULT_KAFKA_SESSION_TIMEOUT,
-        heartbeatInterval: c.heartbeatInterval ?? DEFAULT_KAFKA_HEARTBEAT_INTERVAL,
-        ...(c.rebalanceTimeout !== undefined ? { rebalanceTimeout: c.rebalanceTimeout } : {}),
-        maxWaitTimeInMs: c.maxWaitTimeInMs ?? DEFAULT_KAFKA_SERVER_MAX_WAIT,
-        ...(c.maxBytesPerPartition !== undefined ? { maxBytesPerPartition: c.maxBytesPerPartition } : {}),
-      });
+      this.partitions.setStartOffsets(await this.startingOffsets());
+      const consumer = driver.consumer(
+        driverConsumerOptions(this.groupId, this.options.consumer, DEFAULT_KAFKA_SERVER_MAX_WAIT),
+      );
       this.consumer = consumer;
       // From the beginning only matters for partitions nobody ever committed and we did not position:
       // partitions added later, whose every record is newer than this server.
       await consumer.subscribe(this.topics, { fromBeginning: true });
       await consumer.run(
-        (topic, partition, records) => this.onBatch(topic, partition, records),
+        // no record is taken before the group's members were compared
+        (topic, partition, records) =>
+          this.groupChecked ? this.partitions.offer(topic, partition, records) : 0,
         {
           assigned: (assignment) => this.onAssigned(assignment),
           crashed: (err) => this.onCrash(err),
         },
         DEFAULT_KAFKA_JOIN_TIMEOUT,
       );
-      await this.checkGroup(true);
+      await this.group.check(this.topics, true);
       this.groupChecked = true;
-      await this.startsCommitted(DEFAULT_KAFKA_JOIN_TIMEOUT);
+      await this.partitions.startsCommitted(DEFAULT_KAFKA_JOIN_TIMEOUT);
     } catch (err) {
       await this.closeTransport().catch(() => undefined);
       throw kafkaRefusal(driver, err, this.options.client) ?? err;
@@ -219,6 +222,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
 
   protected async stopIntake(): Promise<void> {
     this.stopping = true;
+    this.partitions.stop();
     for (const topic of this.topics) this.consumer?.pause(topic);
   }
 
@@ -227,21 +231,17 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
 
   protected override abortStart(): void {
     // listen() may be waiting for start offsets to be committed: nobody needs them any more
-    this.uncommittedStarts.clear();
-    this.checkStarts();
+    this.partitions.abortStarts();
   }
 
   protected async closeTransport(): Promise<void> {
     this.stopping = true;
+    this.partitions.stop();
     this.abortStart();
     // Let the continuations of finished handlers run (they mark offsets finished), then commit them.
     if (this.limit.load === 0) await new Promise((resolve) => setImmediate(resolve));
-    clearTimeout(this.commitRetry);
-    for (const timer of this.positionRetries) clearTimeout(timer);
-    this.positionRetries.clear();
-    await this.committing?.catch(() => undefined);
     if (this.consumer)
-      await this.commitNow().catch((err) => this.logger.warn(`Final commit failed: ${describe(err)}`));
+      await this.commits.flush().catch((err) => this.logger.warn(`Final commit failed: ${describe(err)}`));
     const { consumer, producing } = this;
     this.consumer = undefined;
     this.producing = undefined;
@@ -305,9 +305,9 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
   }
 
   /** End offsets of the partitions the group never committed: a new group starts there, not at old records. */
-  private async startingOffsets(): Promise<Map<string, string>> {
+  private async startingOffsets(): Promise<TopicPartitionOffset[]> {
     const admin = this.producing!.admin;
-    const start = new Map<string, string>();
+    const start: TopicPartitionOffset[] = [];
     await Promise.all(
       this.topics.map(async (topic) => {
         const [committed, ends] = await Promise.all([
@@ -315,39 +315,15 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
           admin.endOffsets(topic),
         ]);
         for (const [partition, end] of ends) {
-          if (committed.get(partition) === undefined) start.set(keyOf(topic, partition), end);
+          if (committed.get(partition) === undefined) start.push({ topic, partition, offset: end });
         }
       }),
     );
     return start;
   }
 
-  private onBatch(topic: string, partition: number, records: KafkaRecord[]): number {
-    if (this.stopping || !this.groupChecked) return 0;
-    const key = keyOf(topic, partition);
-    let window = this.windows.get(key);
-    if (!window) this.windows.set(key, (window = new PartitionWindow(topic, partition)));
-    if (window.positioning) return 0; // fetched before its start was known: fetched again after the seek
-    let taken = 0;
-    for (const record of records) {
-      const offset = Number(record.offset);
-      if (!window.isTaken(offset)) {
-        if (window.size >= this.maxInFlight || this.limit.load >= this.limit.capacity) {
-          if (window.size < this.maxInFlight) this.counts.increment('partitionsPausedFull');
-          window.paused = true;
-          this.pausedWindows.add(window);
-          this.consumer?.pause(topic, [partition]);
-          break;
-        }
-        window.take(offset);
-        void this.handle(window, record, offset);
-      }
-      taken++;
-    }
-    return taken;
-  }
-
-  private async handle(window: PartitionWindow, record: KafkaRecord, offset: number): Promise<void> {
+  /** Handles one record; `true` once its offset may be committed, `false` when it was turned away at close. */
+  private async handle(record: KafkaRecord): Promise<boolean> {
     const route = replyRouteOf(record.headers, record.headerBytes);
     const message: InboundMessage = {
       destination: record.topic,
@@ -363,8 +339,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     const outcome = await this.dispatchWithOutcome(message, new KafkaRpcContext([message, record]));
     if (outcome === 'failed') await this.onEventFailed(record);
     // Turned away at close: left uncommitted, so the partition's next owner handles it.
-    if (outcome !== 'refused' && window.finish(offset)) this.scheduleCommit();
-    if (this.pausedWindows.size > 0) this.resumePaused();
+    return outcome !== 'refused';
   }
 
   /** Retries or dead-letters a failed event (`failedEventRecord`); produced before its offset is committed. */
@@ -387,172 +362,20 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     }
   }
 
-  /**
-   * Resumes paused partitions that may take again: below their own in-flight bound, and with the
-   * server at most half full (so that a freed slot does not refetch every partition for one record).
-   */
-  private resumePaused(): void {
-    if (this.stopping || this.limit.load > this.limit.capacity / 2) return;
-    for (const window of this.pausedWindows) {
-      if (window.revoked) this.pausedWindows.delete(window);
-      else if (window.size < this.maxInFlight) {
-        window.paused = false;
-        this.pausedWindows.delete(window);
-        this.consumer?.resume(window.topic, [window.partition]);
-      }
-    }
-  }
-
-  /**
-   * After every join: forget partitions that went elsewhere, position new ones, re-commit what we hold.
-   * A partition the group had never committed when this server started is held paused until
-   * `positionTopic` has read where it starts.
-   */
+  /** After every join: the tracker takes the assignment; a member joined, it may be another service. */
   private onAssigned(assignment: Assignment): void {
-    const assigned = new Set<string>();
-    for (const [topic, partitions] of Object.entries(assignment))
-      for (const p of partitions) assigned.add(keyOf(topic, p));
-    for (const [key, window] of this.windows) {
-      if (!assigned.has(key)) {
-        window.revoked = true;
-        this.windows.delete(key);
-        this.uncommittedStarts.delete(window);
-      }
-    }
-    for (const [topic, partitions] of Object.entries(assignment)) {
-      const toPosition: PartitionWindow[] = [];
-      for (const partition of partitions) {
-        const key = keyOf(topic, partition);
-        let window = this.windows.get(key);
-        if (!window && this.initialOffsets.has(key)) {
-          this.windows.set(key, (window = new PartitionWindow(topic, partition)));
-          window.positioning = true;
-          this.uncommittedStarts.add(window);
-          toPosition.push(window);
-        }
-        if (window) window.committed = undefined; // new generation: commit what we hold again
-        if (this.stopping || window?.paused || window?.positioning) this.consumer?.pause(topic, [partition]);
-        else this.consumer?.resume(topic, [partition]);
-      }
-      if (toPosition.length > 0) void this.positionTopic(topic, toPosition);
-    }
+    this.partitions.assigned(assignment);
     if (this.recovering) {
       this.recovering = false;
       this.emitStatus('connected');
     }
-    this.scheduleCommit();
-    this.checkStarts(); // partitions taken away no longer hold listen() back
-    if (this.groupChecked) void this.checkGroup(false); // a member joined: it may be another service
+    if (this.groupChecked) void this.group.check(this.topics, false);
   }
 
-  /**
-   * Refuses a group whose other members subscribe to other topics (two services on one group id):
-   * `listen()` fails with `RpcGroupConflictError`; a server already listening logs it. With
-   * `consumer.allowMixedSubscriptions` it is only logged.
-   */
-  private async checkGroup(starting: boolean): Promise<void> {
+  private async committedOffsets(topic: string): Promise<Map<number, string | undefined>> {
     const admin = this.producing?.admin;
-    if (!admin || this.stopping) return;
-    let others;
-    try {
-      others = await conflictingMembers(admin, this.groupId, this.topics, () => this.stopping);
-    } catch (err) {
-      this.logger.warn(
-        `Could not describe consumer group "${this.groupId}" to compare its members: ${describe(err)}`,
-      );
-      return;
-    }
-    if (others === undefined) {
-      if (!this.stopping)
-        this.logger.warn(`Consumer group "${this.groupId}" kept rebalancing; its members were not compared`);
-      return;
-    }
-    if (others.length === 0) {
-      this.lastConflict = undefined;
-      return;
-    }
-    const conflict = groupConflict(this.groupId, this.topics, others);
-    const allowed = this.options.consumer?.allowMixedSubscriptions ?? DEFAULT_KAFKA_ALLOW_MIXED_SUBSCRIPTIONS;
-    if (starting && !allowed) throw conflict;
-    if (conflict.message === this.lastConflict) return;
-    this.lastConflict = conflict.message;
-    if (allowed) this.logger.warn(conflict.message);
-    else this.logger.error(conflict.message);
-  }
-
-  /**
-   * Starts partitions the group had not committed at startup. Another instance of the service may
-   * have committed them since (it started earlier, or held them until this rebalance): its committed
-   * offset means everything before it was handled, so it wins. Only where the group still has no
-   * committed offset does the partition start at the end offset read at startup, which is at or
-   * before any request produced after `listen()` resolved. Read after the join, when the previous
-   * owner can no longer commit in the new generation.
-   */
-  private async positionTopic(topic: string, windows: PartitionWindow[]): Promise<void> {
-    const admin = this.producing?.admin;
-    if (!admin || this.stopping) return;
-    let committed: Map<number, string | undefined>;
-    try {
-      committed = await admin.committedOffsets(this.groupId, topic);
-    } catch (err) {
-      const current = windows.filter((w) => this.isCurrent(w));
-      if (this.stopping || current.length === 0) return;
-      this.logger.warn(`Could not read the committed offsets of "${topic}", retrying: ${describe(err)}`);
-      const timer = setTimeout(() => {
-        this.positionRetries.delete(timer);
-        void this.positionTopic(topic, current);
-      }, COMMIT_RETRY_MS);
-      this.positionRetries.add(timer);
-      return;
-    }
-    for (const window of windows) {
-      if (!this.isCurrent(window)) {
-        this.uncommittedStarts.delete(window);
-        continue;
-      }
-      const { partition } = window;
-      const key = keyOf(topic, partition);
-      const offset = committed.get(partition);
-      if (offset !== undefined) this.initialOffsets.delete(key);
-      const start = offset ?? this.initialOffsets.get(key);
-      window.positioning = false;
-      if (start !== undefined) {
-        this.consumer?.seek(topic, partition, start);
-        window.committable = start;
-      } else this.uncommittedStarts.delete(window);
-      if (!this.stopping && !window.paused) this.consumer?.resume(topic, [partition]);
-    }
-    this.scheduleCommit();
-    this.checkStarts();
-  }
-
-  /** Resolves once every start offset this server set is committed, or after `timeoutMs` (with a warning). */
-  private startsCommitted(timeoutMs: number): Promise<void> {
-    if (this.uncommittedStarts.size === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.logger.warn(
-          `Start offsets of ${this.uncommittedStarts.size} new partition(s) not committed within ${timeoutMs} ms; serving anyway`,
-        );
-        resolve();
-      }, timeoutMs);
-      this.startWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-
-  private checkStarts(): void {
-    if (this.uncommittedStarts.size > 0 || this.startWaiters.length === 0) return;
-    const waiters = this.startWaiters;
-    this.startWaiters = [];
-    for (const resolve of waiters) resolve();
-  }
-
-  /** The window still stands for its partition: not revoked, not replaced. */
-  private isCurrent(window: PartitionWindow): boolean {
-    return !window.revoked && this.windows.get(keyOf(window.topic, window.partition)) === window;
+    if (!admin) throw new Error('The connection is closed');
+    return admin.committedOffsets(this.groupId, topic);
   }
 
   private onCrash(err: Error): void {
@@ -564,43 +387,9 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
     }
   }
 
-  private scheduleCommit(): void {
-    if (this.commitScheduled || !this.consumer) return;
-    this.commitScheduled = true;
-    setImmediate(() => {
-      this.commitScheduled = false;
-      if (this.committing) {
-        // One commit at a time; the one in flight schedules the next when it ends.
-        return;
-      }
-      this.committing = this.commitNow()
-        .catch((err) => {
-          this.logger.debug?.(`Offset commit failed, retrying: ${describe(err)}`);
-          clearTimeout(this.commitRetry);
-          this.commitRetry = setTimeout(() => this.scheduleCommit(), COMMIT_RETRY_MS);
-        })
-        .finally(() => {
-          this.committing = undefined;
-          if ([...this.windows.values()].some((w) => w.dirty)) this.scheduleCommit();
-        });
-    });
-  }
-
-  private async commitNow(): Promise<void> {
+  private commit(offsets: TopicPartitionOffset[]): Promise<void> {
     const consumer = this.consumer;
-    const dirty = [...this.windows.values()].filter((w) => w.dirty);
-    if (!consumer || dirty.length === 0) return this.checkStarts();
-    const offsets = dirty.map((w) => ({ topic: w.topic, partition: w.partition, offset: w.committable! }));
-    await consumer.commit(offsets);
-    dirty.forEach((w, i) => {
-      w.committed = offsets[i]!.offset;
-      this.initialOffsets.delete(keyOf(w.topic, w.partition));
-      this.uncommittedStarts.delete(w);
-    });
-    this.checkStarts();
+    if (!consumer) return Promise.reject(new Error('The connection is closed'));
+    return consumer.commit(offsets);
   }
-}
-
-function keyOf(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
 }

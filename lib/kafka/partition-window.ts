@@ -9,15 +9,9 @@ export class PartitionWindow {
   private readonly done = new Set<number>();
   /** Highest offset taken + 1. */
   private next = -1;
-  /** The next offset to commit: everything below it is handled. */
-  committable?: string;
-  /** What was last committed successfully in this window's lifetime. */
-  committed?: string;
-  paused = false;
-  /** Held paused while the server finds where this partition starts (a partition new to the group). */
-  positioning = false;
-  /** The partition went to another consumer; this window commits nothing more. */
-  revoked = false;
+  private nextToCommit?: string;
+  /** What was last committed successfully in this window's lifetime and generation. */
+  private committed?: string;
 
   constructor(
     readonly topic: string,
@@ -41,7 +35,7 @@ export class PartitionWindow {
     while (this.head < this.taken.length && this.done.has(this.taken[this.head]!)) {
       const o = this.taken[this.head++]!;
       this.done.delete(o);
-      this.committable = String(o + 1);
+      this.nextToCommit = String(o + 1);
       moved = true;
     }
     if (this.head > 1024 && this.head * 2 > this.taken.length) {
@@ -51,6 +45,26 @@ export class PartitionWindow {
     return moved;
   }
 
+  /** The partition starts at `offset` (nothing taken yet): committing it records that start for the group. */
+  startAt(offset: string): void {
+    this.nextToCommit = offset;
+  }
+
+  /** The next offset to commit: everything below it is handled. */
+  get committable(): string | undefined {
+    return this.nextToCommit;
+  }
+
+  /** The broker took `offset` as this partition's committed offset. */
+  markCommitted(offset: string): void {
+    this.committed = offset;
+  }
+
+  /** A new group generation: what was committed in the previous one is committed again. */
+  forgetCommitted(): void {
+    this.committed = undefined;
+  }
+
   /** Taken and not yet committable: running, or finished behind an earlier one still running. */
   get size(): number {
     return this.taken.length - this.head;
@@ -58,6 +72,6 @@ export class PartitionWindow {
 
   /** Something to commit that was not committed yet. */
   get dirty(): boolean {
-    return !this.revoked && this.committable !== undefined && this.committable !== this.committed;
+    return this.nextToCommit !== undefined && this.nextToCommit !== this.committed;
   }
 }

@@ -90,7 +90,7 @@ export interface DriverConsumerOptions {
   heartbeatInterval: number;
   rebalanceTimeout?: number;
   maxWaitTimeInMs: number;
-  maxBytesPerPartition?: number;
+  maxBytesPerPartition: number;
 }
 
 export interface DriverConsumer {

@@ -108,9 +108,7 @@ class KafkajsDriver implements KafkaDriver {
         heartbeatInterval: options.heartbeatInterval,
         ...(options.rebalanceTimeout !== undefined ? { rebalanceTimeout: options.rebalanceTimeout } : {}),
         maxWaitTimeInMs: options.maxWaitTimeInMs,
-        ...(options.maxBytesPerPartition !== undefined
-          ? { maxBytesPerPartition: options.maxBytesPerPartition }
-          : {}),
+        maxBytesPerPartition: options.maxBytesPerPartition,
         allowAutoTopicCreation: false,
         // kafkajs restarts a crashed consumer itself (same group) for retriable errors, after asking this.
         // With fresh groups we restart it ourselves, as a new consumer in a new group.

@@ -29,9 +29,8 @@ import { errorIds } from './platformatic-errors.js';
 type FetchRequestTopic = fetchV17.FetchRequestTopic;
 type FetchResponse = fetchV17.FetchResponse;
 
-/** kafkajs's defaults, so both drivers fetch alike. */
+/** kafkajs's default, so both drivers fetch alike. */
 const MAX_BYTES = 10 * 1024 * 1024;
-const MAX_BYTES_PER_PARTITION = 1024 * 1024;
 
 /** Errors after which the partition's leader must be looked up again. */
 const STALE_METADATA = new Set([
@@ -224,7 +223,7 @@ export class PlatformaticConsumer implements DriverConsumer {
               t.partitions.push({
                 partition: w.partition,
                 fetchOffset: w.offset,
-                partitionMaxBytes: this.options.maxBytesPerPartition ?? MAX_BYTES_PER_PARTITION,
+                partitionMaxBytes: this.options.maxBytesPerPartition,
                 currentLeaderEpoch: -1,
                 lastFetchedEpoch: -1,
               });

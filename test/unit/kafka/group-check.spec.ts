@@ -1,7 +1,7 @@
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { RpcError, RpcGroupConflictError } from '../../../lib/core/errors.js';
-import { conflictingMembers, groupConflict } from '../../../lib/kafka/group-check.js';
+import { conflictingMembers, groupConflict, GroupWatch } from '../../../lib/kafka/group-check.js';
 import type { DriverAdmin, GroupDescription } from '../../../lib/kafka/driver/kafka-driver.js';
 import { subscribedTopics } from '../../../lib/kafka/kafkajs/kafkajs-driver.js';
 
@@ -87,5 +87,50 @@ describe('groupConflict', () => {
       'Consumer group "nestjs-broker-rpc" has members consuming other topics than this server ("orders"): client "nestjs-broker-rpc" on /10.0.0.1 consumes "billing.total"',
     );
     expect(err.message).toContain('consumer.allowMixedSubscriptions');
+  });
+});
+
+describe('GroupWatch', () => {
+  const mixed = { stable: true, members: [member('other', ['c'])] };
+  const logs = () => {
+    const lines: string[] = [];
+    return {
+      lines,
+      warn: (text: string) => lines.push(`warn ${text}`),
+      error: (text: string) => lines.push(`error ${text}`),
+    };
+  };
+
+  it('refuses a mixed group at listen(), and logs it once a listening server sees it', async () => {
+    const log = logs();
+    const watch = new GroupWatch('g', false, () => admin(mixed), log);
+    await expect(watch.check(['a'], true)).rejects.toBeInstanceOf(RpcGroupConflictError);
+    expect(log.lines).toEqual([]);
+    await watch.check(['a'], false);
+    await watch.check(['a'], false); // the same conflict at the next rebalance: not again
+    expect(log.lines).toHaveLength(1);
+    expect(log.lines[0]).toMatch(/^error Consumer group "g" has members consuming other topics/);
+  });
+
+  it('only warns with allowMixedSubscriptions, and again once a conflict came back after it ended', async () => {
+    const log = logs();
+    let group: GroupDescription = mixed;
+    const watch = new GroupWatch('g', true, () => admin(group), log);
+    await watch.check(['a'], true);
+    group = { stable: true, members: [] };
+    await watch.check(['a'], false);
+    group = mixed;
+    await watch.check(['a'], false);
+    expect(log.lines.map((l) => l.split(' ')[0])).toEqual(['warn', 'warn']);
+  });
+
+  it('compares nothing once the server stops, and logs a group it could not describe', async () => {
+    const log = logs();
+    const failing = { describeGroup: async () => Promise.reject(new Error('coordinator gone')) };
+    await new GroupWatch('g', false, () => undefined, log).check(['a'], true);
+    await new GroupWatch('g', false, () => failing as unknown as DriverAdmin, log).check(['a'], true);
+    expect(log.lines).toEqual([
+      'warn Could not describe consumer group "g" to compare its members: coordinator gone',
+    ]);
   });
 });

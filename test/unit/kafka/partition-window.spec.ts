@@ -35,18 +35,30 @@ describe('PartitionWindow', () => {
     expect(w.isTaken(5)).toBe(false);
   });
 
-  it('is dirty until the committable offset was committed, and never once revoked', () => {
+  it('is dirty until the committable offset was committed, and again in a new generation', () => {
     const w = new PartitionWindow('t', 0);
+    expect(w.dirty).toBe(false);
     w.take(0);
     w.finish(0);
     expect(w.dirty).toBe(true);
-    w.committed = '1';
+    w.markCommitted('1');
     expect(w.dirty).toBe(false);
     w.take(1);
     w.finish(1);
     expect(w.dirty).toBe(true);
-    w.revoked = true;
-    expect(w.dirty).toBe(false);
+    w.markCommitted('2');
+    w.forgetCommitted();
+    expect(w.dirty).toBe(true);
+  });
+
+  it('makes a start offset committable before anything is taken', () => {
+    const w = new PartitionWindow('t', 0);
+    w.startAt('40');
+    expect(w.committable).toBe('40');
+    expect(w.dirty).toBe(true);
+    w.take(40);
+    w.finish(40);
+    expect(w.committable).toBe('41');
   });
 
   it('keeps its memory bounded over a long run', () => {

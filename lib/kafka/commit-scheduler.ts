@@ -1,0 +1,71 @@
+import type { TopicPartitionOffset } from './driver/kafka-driver.js';
+
+/** Wait before committing again after a failed commit. */
+export const COMMIT_RETRY_MS = 250;
+
+/** Offsets to commit, and what to record once the broker took them. */
+export interface CommitBatch {
+  offsets: TopicPartitionOffset[];
+  committed(): void;
+}
+
+/**
+ * When a server's offsets are committed: everything that became committable in one event-loop turn
+ * goes in one commit, one commit is in flight at a time (the next waits for it), and a failed commit
+ * is retried after `COMMIT_RETRY_MS`. `flush()` at close commits what is left, once.
+ */
+export class CommitScheduler {
+  private scheduled = false;
+  private committing?: Promise<void>;
+  private retry?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    /** What to commit now; `undefined` when nothing. */
+    private readonly collect: () => CommitBatch | undefined,
+    private readonly commit: (offsets: TopicPartitionOffset[]) => Promise<void>,
+    private readonly onRetry: (error: unknown) => void,
+  ) {}
+
+  /** Something may be committable: commit it on the next turn of the event loop. */
+  schedule(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      // One commit at a time; the one in flight schedules the next when it ends.
+      if (this.committing || this.closed) return;
+      this.committing = this.commitNow().then(
+        () => {
+          this.committing = undefined;
+          // what became committable while that commit was in flight
+          if (this.collect() !== undefined) this.schedule();
+        },
+        (err: unknown) => {
+          this.committing = undefined;
+          this.onRetry(err);
+          clearTimeout(this.retry);
+          this.retry = setTimeout(() => this.schedule(), COMMIT_RETRY_MS);
+        },
+      );
+    });
+  }
+
+  /**
+   * The last commit, at close: nothing is scheduled from now on; waits for the commit in flight,
+   * then commits what is left. Rejects when that commit fails.
+   */
+  async flush(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retry);
+    await this.committing?.catch(() => undefined);
+    await this.commitNow();
+  }
+
+  private async commitNow(): Promise<void> {
+    const batch = this.collect();
+    if (!batch) return;
+    await this.commit(batch.offsets);
+    batch.committed();
+  }
+}
