@@ -12,7 +12,14 @@ import { RpcError, RpcRecordBuilder } from '../../../lib/index.js';
 import { KafkaRpcClient, type KafkaRpcContext } from '../../../lib/kafka/index.js';
 import { KAFKA_BROKERS } from '../brokers.js';
 import { restartBroker } from '../support/restart-broker.js';
-import { cleanUp, eventually, rawKafka, startServer, uniquePrefix } from './kafka-helpers.js';
+import {
+  cleanUp,
+  eventually,
+  rawKafka,
+  startServer,
+  uniquePrefix,
+  untilNewTopicsServed,
+} from './kafka-helpers.js';
 
 const prefix = uniquePrefix('failover');
 const timings: Record<string, number> = {};
@@ -41,6 +48,7 @@ describe('Kafka failover', () => {
   });
 
   afterAll(async () => {
+    await untilNewTopicsServed(prefix); // the specs after this one create topics on the restarted broker
     await cleanUp(prefix);
     // For the report: how long recovery took on this machine.
     console.log(`[kafka failover timings] ${JSON.stringify(timings)}`);

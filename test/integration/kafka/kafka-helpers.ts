@@ -58,6 +58,41 @@ export async function eventually(
   }
 }
 
+/**
+ * Waits until the broker creates a new topic and hosts its partition (a restarted broker answers
+ * metadata before it hosts new partitions: creating topics then fails with a retriable error), so
+ * that the specs after a restart start on a settled broker. Deletes the probe topic.
+ */
+export async function untilNewTopicsServed(prefix: string, timeoutMs = 60_000): Promise<void> {
+  const admin = rawKafka(`${prefix}-probe`).admin();
+  await admin.connect();
+  const topic = `${prefix}.probe-${randomUUID().slice(0, 8)}`;
+  try {
+    await eventually(
+      async () => {
+        const retriable = (err: unknown): false => {
+          if ((err as { retriable?: boolean }).retriable) return false;
+          throw err;
+        };
+        // created by an earlier attempt whose wait for leaders failed: TOPIC_ALREADY_EXISTS, not retriable
+        const exists = await admin
+          .createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })
+          .then(() => true)
+          .catch((err: { type?: string }) => err.type === 'TOPIC_ALREADY_EXISTS' || retriable(err));
+        if (!exists) return false;
+        const metadata = await admin.fetchTopicMetadata({ topics: [topic] }).catch(retriable);
+        const topics = metadata ? metadata.topics : [];
+        return (topics[0]?.partitions[0]?.leader ?? -1) >= 0;
+      },
+      timeoutMs,
+      'the restarted broker to host a new topic',
+    );
+  } finally {
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
 /** Deletes the topics (and groups) a test file created. */
 export async function cleanUp(prefix: string): Promise<void> {
   const admin = rawKafka('cleanup').admin();
