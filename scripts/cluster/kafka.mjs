@@ -1,9 +1,9 @@
 // A 3-node Kafka cluster (KRaft, every node broker + controller) on loopback: one JVM per node with
 // its own broker and controller port (scripts/broker-env.mjs clusterEnv()), its own data and log
 // folder, a bounded heap and a static controller quorum of all three. Topics default to replication
-// factor 3 and min.insync.replicas 2. Ready when all three brokers are registered and unfenced, which
-// the active controller only commits with a quorum behind it, and, for the topics asked about, every
-// partition has all three replicas in sync and its preferred leader.
+// factor 3 and min.insync.replicas 2; leadership is not moved back to a restarted node. Ready when all
+// three brokers are registered and unfenced, which the active controller only commits with a quorum
+// behind it, and, for the topics asked about, every partition has all three replicas in sync.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,8 +23,6 @@ export const KAFKA_CLUSTER_HEAP = ['-Xms256m', '-Xmx512m'];
  */
 export const KAFKA_BROKER_SESSION_TIMEOUT_MS = 4_000;
 export const KAFKA_BROKER_HEARTBEAT_INTERVAL_MS = 1_000;
-/** Tuned (default 300 s): how soon a restarted node takes back the leadership it prefers. */
-export const KAFKA_LEADER_IMBALANCE_CHECK_S = 5;
 
 const LIBS = process.env.BROKERS_KAFKA_LIBS ?? join(ROOT, '.brokers/kafka-libs');
 const dirOf = (env) => join(env.stateDir, 'kafka');
@@ -70,7 +68,8 @@ function config(env, node) {
     'group.initial.rebalance.delay.ms=0',
     `broker.session.timeout.ms=${KAFKA_BROKER_SESSION_TIMEOUT_MS}`,
     `broker.heartbeat.interval.ms=${KAFKA_BROKER_HEARTBEAT_INTERVAL_MS}`,
-    `leader.imbalance.check.interval.seconds=${KAFKA_LEADER_IMBALANCE_CHECK_S}`,
+    // a restarted node does not take its partitions back: leaders move only when a fault moves them
+    'auto.leader.rebalance.enable=false',
     'num.network.threads=2',
     'num.io.threads=2',
     'num.recovery.threads.per.data.dir=1',
@@ -170,16 +169,16 @@ export function partitionsOf(env, topics) {
   });
 }
 
-/** Whether every partition of `topics` has all its replicas in sync and its preferred (first) replica leading. */
+/** Whether every partition of `topics` has a leader and all its replicas in sync. */
 async function settled(env, topics) {
   if (topics.length === 0) return true;
   const parts = await partitionsOf(env, topics);
-  return parts.every((p) => p.isr.length === p.replicas.length && p.leader === p.replicas[0]);
+  return parts.every((p) => p.leader >= 0 && p.isr.length === p.replicas.length);
 }
 
 /**
- * Waits until all three brokers are registered and unfenced and, for `topics`, every partition is
- * fully in sync under its preferred leader (so a fault that follows targets a known node).
+ * Waits until all three brokers are registered and unfenced and, for `topics`, every partition has a
+ * leader and all its replicas in sync.
  */
 export async function ready(env, topics = [], timeoutMs = DEFAULT_KAFKA_CLUSTER_TIMEOUT_S * 1000) {
   const running = env.kafka.filter((n) => pidOf(dirOf(env), n.name) !== undefined).map((n) => n.name);
