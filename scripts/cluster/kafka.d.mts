@@ -4,6 +4,7 @@ export const DEFAULT_KAFKA_CLUSTER_TIMEOUT_S: number;
 export const KAFKA_CLUSTER_HEAP: string[];
 export const KAFKA_BROKER_SESSION_TIMEOUT_MS: number;
 export const KAFKA_BROKER_HEARTBEAT_INTERVAL_MS: number;
+export const KAFKA_REPLICA_LAG_TIME_MAX_MS: number;
 export interface PartitionState {
   topic: string;
   partition: number;

@@ -23,6 +23,11 @@ export const KAFKA_CLUSTER_HEAP = ['-Xms256m', '-Xmx512m'];
  */
 export const KAFKA_BROKER_SESSION_TIMEOUT_MS = 4_000;
 export const KAFKA_BROKER_HEARTBEAT_INTERVAL_MS = 1_000;
+/**
+ * Tuned (default 30 000 ms): a follower that stopped fetching leaves the ISR after this long; until
+ * then a produce with acks=all to its partitions waits. A killed broker leaves every ISR when fenced.
+ */
+export const KAFKA_REPLICA_LAG_TIME_MAX_MS = 10_000;
 
 const LIBS = process.env.BROKERS_KAFKA_LIBS ?? join(ROOT, '.brokers/kafka-libs');
 const dirOf = (env) => join(env.stateDir, 'kafka');
@@ -68,6 +73,7 @@ function config(env, node) {
     'group.initial.rebalance.delay.ms=0',
     `broker.session.timeout.ms=${KAFKA_BROKER_SESSION_TIMEOUT_MS}`,
     `broker.heartbeat.interval.ms=${KAFKA_BROKER_HEARTBEAT_INTERVAL_MS}`,
+    `replica.lag.time.max.ms=${KAFKA_REPLICA_LAG_TIME_MAX_MS}`,
     // a restarted node does not take its partitions back: leaders move only when a fault moves them
     'auto.leader.rebalance.enable=false',
     'num.network.threads=2',

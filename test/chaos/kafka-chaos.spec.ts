@@ -108,7 +108,7 @@ describe('Kafka cluster chaos', () => {
     class ChaosModule {}
     app = await NestFactory.createMicroservice(ChaosModule, {
       strategy: new KafkaRpcServer({ client: connection('chaos-server'), topics: { create: false } }),
-      logger: false,
+      logger: process.env.CHAOS_DEBUG ? ['error', 'warn'] : false,
     });
     await app.listen();
     client = new KafkaRpcClient({
@@ -134,7 +134,7 @@ describe('Kafka cluster chaos', () => {
         `Apache Kafka 4.3.1 (KRaft), 3 nodes each broker + controller, static quorum, heap ${kafka.KAFKA_CLUSTER_HEAP.join(' ')}`,
         `topics: replication factor 3, min.insync.replicas 2, leaders pinned by replica assignment (request topics ${REQUEST_REPLICAS.join(',')}, reply topic ${REPLY_REPLICAS.join(',')}; no automatic leader rebalancing); producers acks -1 (all, the transport's default)`,
         `traffic ~200 req/s, one in four a 3-value stream, request timeout ${DEFAULT_REQUEST_TIMEOUT_MS} ms, hung = no outcome after ${DEFAULT_REQUEST_TIMEOUT_MS + HUNG_MARGIN_MS} ms; kafkajs driver`,
-        `broker.session.timeout.ms ${kafka.KAFKA_BROKER_SESSION_TIMEOUT_MS}, broker.heartbeat.interval.ms ${kafka.KAFKA_BROKER_HEARTBEAT_INTERVAL_MS} (tuned; defaults 9000 / 2000); client and server requestTimeout ${REQUEST_TIMEOUT_MS} ms (tuned; kafkajs default 30 000); otherwise defaults: consumer session ${DEFAULT_KAFKA_SESSION_TIMEOUT} ms, fetch wait ${DEFAULT_KAFKA_CLIENT_MAX_WAIT} ms, retry ${DEFAULT_KAFKA_RETRY.initialRetryTime}-${DEFAULT_KAFKA_RETRY.maxRetryTime} ms, metadata refreshed on a leader error (kafkajs metadataMaxAge 300 s)`,
+        `broker.session.timeout.ms ${kafka.KAFKA_BROKER_SESSION_TIMEOUT_MS}, broker.heartbeat.interval.ms ${kafka.KAFKA_BROKER_HEARTBEAT_INTERVAL_MS}, replica.lag.time.max.ms ${kafka.KAFKA_REPLICA_LAG_TIME_MAX_MS} (tuned; defaults 9000 / 2000 / 30000); client and server requestTimeout ${REQUEST_TIMEOUT_MS} ms (tuned; kafkajs default 30 000); otherwise defaults: consumer session ${DEFAULT_KAFKA_SESSION_TIMEOUT} ms, fetch wait ${DEFAULT_KAFKA_CLIENT_MAX_WAIT} ms, retry ${DEFAULT_KAFKA_RETRY.initialRetryTime}-${DEFAULT_KAFKA_RETRY.maxRetryTime} ms, metadata refreshed on a leader error (kafkajs metadataMaxAge 300 s)`,
       ],
       rows,
     );
