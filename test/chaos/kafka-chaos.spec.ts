@@ -64,8 +64,9 @@ async function createTopics(): Promise<void> {
     const stale = TOPICS.filter((t) => existing.has(t));
     if (stale.length) await admin.deleteTopics({ topics: stale });
     await until(async () => !(await admin.listTopics()).some((t) => TOPICS.includes(t)));
+    // waited for by kafka.ready(env, TOPICS): kafkajs's waitForLeaders fails on a broker that has not seen them yet
     const created = await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: [
         ...REQUEST_TOPICS.map((t) => topic(t, 3, REQUEST_REPLICAS)),
         topic(REPLY_TOPIC, 1, REPLY_REPLICAS),
@@ -171,17 +172,23 @@ describe('Kafka cluster chaos', () => {
     await fault('kill reply topic leader', fencing, () => killAndRestart(leader));
   }, 300_000);
 
-  it('partitions the node leading the request topics away (nftables) and heals it', async () => {
-    // the request topics failed over to their second replica at the first kill and stayed there
-    const i = await pinnedLeader(REQUEST_TOPICS, REQUEST_REPLICAS[1]!);
-    const node = env.kafka[i];
-    await fault('partition request topics leader', fencing, async () => {
-      partition({ gid: node.gid, ports: [node.port, node.controllerPort] });
-      return async () => {
-        heal();
-        await kafka.ready(env, TOPICS);
-      };
-    });
+  it('partitions a follower of the request and reply topics away (nftables) and heals it', async () => {
+    // both kills moved their leader to the second replica, where it stayed: the third node leads neither
+    await pinnedLeader(REQUEST_TOPICS, REQUEST_REPLICAS[1]!);
+    await pinnedLeader([REPLY_TOPIC], REPLY_REPLICAS[1]!);
+    const id = [1, 2, 3].find((n) => n !== REQUEST_REPLICAS[1] && n !== REPLY_REPLICAS[1])!;
+    const node = env.kafka[kafka.indexOf(env, id)]!;
+    await fault(
+      'partition a follower',
+      `${fencing}; ISR shrinks to 2 (min.insync.replicas) when fenced; requestTimeout ${REQUEST_TIMEOUT_MS} ms`,
+      async () => {
+        partition({ gid: node.gid, ports: [node.port, node.controllerPort] });
+        return async () => {
+          heal();
+          await kafka.ready(env, TOPICS);
+        };
+      },
+    );
   }, 300_000);
 
   it('kills a worker mid-request: the request is redelivered and answered exactly once', async () => {
