@@ -23,6 +23,7 @@ import {
   ChaosController,
   DEFAULT_REQUEST_TIMEOUT_MS,
   HUNG_MARGIN_MS,
+  figures,
   timeline,
   Traffic,
   type FaultFigures,
@@ -141,10 +142,25 @@ describe('Kafka cluster chaos', () => {
     );
   });
 
+  /**
+   * One fault (runFault), with a second row for the fault alone: the requests sent until it was
+   * undone, whose recovery time is the one a leader kill is judged by (the restart that follows
+   * moves replicas again and is in the full row only).
+   */
   const fault = async (name: string, detection: string, inject: () => Promise<() => Promise<void>>) => {
     const t = Date.now();
+    let undoneAt = Number.NaN;
     try {
-      return await runFault(traffic, rows, name, detection, inject);
+      const full = await runFault(traffic, rows, name, detection, async () => {
+        const undo = await inject();
+        return () => {
+          undoneAt = Date.now();
+          return undo();
+        };
+      });
+      full.fault = `${name}, undone`;
+      rows.splice(rows.indexOf(full), 0, figures(traffic, `${name}, until undone`, detection, t, undoneAt));
+      return full;
     } catch (err) {
       // a hung or mismatched request fails after the fault: show when it came
       console.log(`outcomes per second since "${name}":\n${timeline(traffic, t)}`);
