@@ -1,8 +1,9 @@
 // Chaos on a 3-node KRaft Kafka cluster (scripts/cluster/kafka.mjs), run by `npm run test:chaos` inside
 // a network namespace of its own: steady traffic while the node leading the request topics' partitions
-// and the node leading the reply topic's are killed and restarted, one node is partitioned away and
-// healed, and a worker is killed mid-request (its request is redelivered: exactly one reply). The
-// topics are created with explicit replica assignments, so every leader a fault targets is known.
+// and the node leading the reply topic's are killed and restarted, a follower of both is partitioned
+// away and healed, and a worker is killed mid-request (its request is redelivered: exactly one reply).
+// The topics are created with explicit replica assignments, so every leader a fault targets is known.
+// CHAOS_DEBUG=1 shows the transport's warnings and errors.
 import { Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { lastValueFrom, toArray } from 'rxjs';
