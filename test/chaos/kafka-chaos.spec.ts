@@ -6,7 +6,6 @@
 // CHAOS_DEBUG=1 shows the transport's warnings and errors.
 import { Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterEnv } from '../../scripts/broker-env.mjs';
 import * as kafka from '../../scripts/cluster/kafka.mjs';
@@ -29,7 +28,7 @@ import {
   Traffic,
   type FaultFigures,
 } from './traffic.js';
-import { WorkerProcess } from './worker-process.js';
+import { killWorkerMidRequest } from './redelivery.js';
 
 const env = clusterEnv();
 const brokers = env.kafka.map((n) => n.broker);
@@ -216,25 +215,17 @@ describe('Kafka cluster chaos', () => {
       timeout: 60_000,
     });
     await patient.connect();
-    const first = await WorkerProcess.start('kafka', brokers.join(','));
-    const t = Date.now();
-    const reply = lastValueFrom(patient.send<number>(HELD_TOPIC, 21).pipe(toArray()));
-    await first.waitFor('held');
-    const second = await WorkerProcess.start('kafka', brokers.join(','), { CHAOS_WORKER_ANSWERS: '1' });
-    await first.kill();
-    const values = await reply;
-    await second.kill();
-    await patient.close();
-    expect(values).toEqual([42]);
-    rows.push({
-      fault: 'kill worker mid-request',
-      sent: 1,
-      ok: 1,
-      errors: {},
-      hung: 0,
-      mismatched: 0,
-      recoveryMs: Date.now() - t,
-      detection: `consumer session ${DEFAULT_KAFKA_SESSION_TIMEOUT} ms: uncommitted request refetched`,
-    });
+    try {
+      rows.push(
+        await killWorkerMidRequest(
+          'kafka',
+          brokers.join(','),
+          patient,
+          `consumer session ${DEFAULT_KAFKA_SESSION_TIMEOUT} ms: uncommitted request refetched`,
+        ),
+      );
+    } finally {
+      await patient.close();
+    }
   }, 120_000);
 });
