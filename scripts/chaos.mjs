@@ -1,4 +1,4 @@
-// npm run test:chaos [-- nats rabbitmq]: the chaos suite (test/chaos/) on 3-node clusters.
+// npm run test:chaos [-- nats rabbitmq kafka]: the chaos suite (test/chaos/) on 3-node clusters.
 // It re-runs itself in a new network namespace (`unshare -n`, loopback brought up), so the clusters,
 // their ports and the nftables rules of the partitions never touch the machine's loopback and vanish
 // with the namespace; there it starts each cluster (scripts/cluster/), runs its spec, stops it.
@@ -8,8 +8,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROOT } from './broker-env.mjs';
 
-// Kafka's cluster and spec are not written yet
-const ALL = ['nats', 'rabbitmq'];
+const ALL = ['nats', 'rabbitmq', 'kafka'];
 const brokers = process.argv.slice(2).length ? process.argv.slice(2) : ALL;
 for (const b of brokers)
   if (!ALL.includes(b)) throw new Error(`unknown broker ${b} (have: ${ALL.join(', ')})`);

@@ -2,7 +2,11 @@
 // Runs the 3-node clusters of clusterEnv() (scripts/broker-env.mjs); no broker named = all available.
 import { clusterEnv } from '../broker-env.mjs';
 
-const MODULES = { nats: () => import('./nats.mjs'), rabbitmq: () => import('./rabbitmq.mjs') };
+const MODULES = {
+  nats: () => import('./nats.mjs'),
+  rabbitmq: () => import('./rabbitmq.mjs'),
+  kafka: () => import('./kafka.mjs'),
+};
 
 const [command, ...named] = process.argv.slice(2);
 const brokers = named.length ? named : Object.keys(MODULES);

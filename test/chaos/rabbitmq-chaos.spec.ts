@@ -4,7 +4,6 @@
 // is killed mid-request (its request is redelivered: exactly one reply).
 import { Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterEnv } from '../../scripts/broker-env.mjs';
 import * as rabbit from '../../scripts/cluster/rabbitmq.mjs';
@@ -19,7 +18,7 @@ import {
   Traffic,
   type FaultFigures,
 } from './traffic.js';
-import { WorkerProcess } from './worker-process.js';
+import { killWorkerMidRequest } from './redelivery.js';
 
 const env = clusterEnv();
 /** Tuned: AMQP heartbeat 2 s (RabbitMQ's default 60 s) so a partition is noticed; a kill needs none. */
@@ -122,25 +121,17 @@ describe('RabbitMQ cluster chaos', () => {
     // its own client: the redelivery waits for a second worker process to start, longer than 3 s here
     const patient = new RabbitRpcClient({ urls, timeout: 60_000 });
     await patient.connect();
-    const first = await WorkerProcess.start('rabbitmq', urls.join(','));
-    const t = Date.now();
-    const reply = lastValueFrom(patient.send<number>('chaos.held', 21).pipe(toArray()));
-    await first.waitFor('held');
-    const second = await WorkerProcess.start('rabbitmq', urls.join(','), { CHAOS_WORKER_ANSWERS: '1' });
-    await first.kill();
-    const values = await reply;
-    await second.kill();
-    await patient.close();
-    expect(values).toEqual([42]);
-    rows.push({
-      fault: 'kill worker mid-request',
-      sent: 1,
-      ok: 1,
-      errors: {},
-      hung: 0,
-      mismatched: 0,
-      recoveryMs: Date.now() - t,
-      detection: 'AMQP connection closed: unacked request requeued',
-    });
+    try {
+      rows.push(
+        await killWorkerMidRequest(
+          'rabbitmq',
+          urls.join(','),
+          patient,
+          'AMQP connection closed: unacked request requeued',
+        ),
+      );
+    } finally {
+      await patient.close();
+    }
   }, 60_000);
 });

@@ -1,9 +1,10 @@
 // Steady RPC traffic for the chaos suite: a request every few milliseconds (every fourth a stream),
 // each with its own outcome: answered with the right values, failed with a typed error, mismatched
-// (a wrong, missing or extra value) or hung (no outcome by its timeout plus a margin).
+// (a wrong, missing or extra value) or hung (no outcome by its timeout plus a margin; for a stream,
+// whose timeout runs again from each value, no value or outcome for that long).
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload, type ClientProxy } from '@nestjs/microservices';
-import { from, lastValueFrom, toArray, type Observable } from 'rxjs';
+import { from, lastValueFrom, tap, toArray, type Observable } from 'rxjs';
 import { RpcError } from '../../lib/index.js';
 
 /** Requests per second the suite keeps up. */
@@ -77,7 +78,9 @@ export class Traffic {
         this.timeoutMs + HUNG_MARGIN_MS,
       );
     });
-    const answer = lastValueFrom(this.client.send<number>(pattern, id).pipe(toArray())).then(
+    // the client's timeout runs again from each value of a stream: so does the hung margin
+    const progress = tap(() => hungTimer?.refresh());
+    const answer = lastValueFrom(this.client.send<number>(pattern, id).pipe(progress, toArray())).then(
       (values): Omit<Outcome, 'id' | 'sentAt'> => ({
         kind: JSON.stringify(values) === JSON.stringify(expected(id)) ? 'ok' : 'mismatch',
         doneAt: Date.now(),

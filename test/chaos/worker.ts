@@ -1,6 +1,6 @@
 // A worker process the chaos suite kills mid-request: it serves `chaos.held`, says "held" on stdout
 // when a request arrives and never answers it. Usage: node --import ./scripts/register-ts.mjs
-// test/chaos/worker.ts nats <url,url,...>
+// test/chaos/worker.ts nats|rabbitmq|kafka <url,url,...>
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MessagePattern, Payload, type CustomStrategy } from '@nestjs/microservices';
@@ -32,6 +32,10 @@ async function strategy(): Promise<CustomStrategy['strategy']> {
   if (broker === 'rabbitmq') {
     const { RabbitRpcServer } = await import('../../lib/rabbitmq/index.js');
     return new RabbitRpcServer({ urls: target.split(','), queue: { quorum: true } });
+  }
+  if (broker === 'kafka') {
+    const { KafkaRpcServer } = await import('../../lib/kafka/index.js');
+    return new KafkaRpcServer({ client: { brokers: target.split(','), clientId: 'chaos-worker' } });
   }
   throw new Error(`unknown broker ${broker}`);
 }
