@@ -478,16 +478,18 @@ export function latencyTarget(
 ): Target {
   const a = results.find((r) => r.name === name && r.concurrency === concurrency);
   const b = results.find((r) => r.name === base && r.concurrency === concurrency);
-  if (!a || !b) return { label, value: NaN, threshold, atMost: true, held: false, detail: 'not measured' };
-  const value = a.p50 / b.p50;
-  return {
+  if (!a || !b) return ceilingTarget(label, NaN, threshold, 'not measured');
+  return ceilingTarget(
     label,
-    value,
+    a.p50 / b.p50,
     threshold,
-    atMost: true,
-    held: value <= threshold,
-    detail: `p50 ${a.p50.toFixed(2)} vs ${b.p50.toFixed(2)} ms; CPU µs/req Node ${a.nodeUs.toFixed(1)} vs ${b.nodeUs.toFixed(1)}`,
-  };
+    `p50 ${a.p50.toFixed(2)} vs ${b.p50.toFixed(2)} ms; CPU µs/req Node ${a.nodeUs.toFixed(1)} vs ${b.nodeUs.toFixed(1)}`,
+  );
+}
+
+/** A target that holds at or under its threshold; NaN (not measured) never holds. */
+function ceilingTarget(label: string, value: number, threshold: number, detail: string): Target {
+  return { label, value, threshold, atMost: true, held: value <= threshold, detail };
 }
 
 /**
@@ -495,16 +497,13 @@ export function latencyTarget(
  * under `threshold`.
  */
 export function cpuTarget(label: string, p: PairRatio | undefined, threshold: number): Target {
-  if (!p) return { label, value: NaN, threshold, atMost: true, held: false, detail: 'not measured' };
-  const value = p.brokerUs / p.baseBrokerUs;
-  return {
+  if (!p) return ceilingTarget(label, NaN, threshold, 'not measured');
+  return ceilingTarget(
     label,
-    value,
+    p.brokerUs / p.baseBrokerUs,
     threshold,
-    atMost: true,
-    held: value <= threshold,
-    detail: `broker µs/req ${fmtUs(p.brokerUs)} vs ${fmtUs(p.baseBrokerUs)}; Node ${p.nodeUs.toFixed(1)} vs ${p.baseNodeUs.toFixed(1)}; throughput ${formatRatio(p)}`,
-  };
+    `broker µs/req ${fmtUs(p.brokerUs)} vs ${fmtUs(p.baseBrokerUs)}; Node ${p.nodeUs.toFixed(1)} vs ${p.baseNodeUs.toFixed(1)}; throughput ${formatRatio(p)}`,
+  );
 }
 
 function fmtUs(us: number): string {
