@@ -129,6 +129,7 @@ export class PlatformaticConsumer implements DriverConsumer {
       await close(consumer);
       return;
     }
+    rejoinOnlyByHeartbeat(consumer);
     void this.loop(consumer);
   }
 
@@ -390,6 +391,26 @@ export class PlatformaticConsumer implements DriverConsumer {
     this.wake();
     if (consumer) await close(consumer);
   }
+}
+
+/**
+ * @platformatic/kafka (checked against 2.12.1) rejoins the group from inside `commit()` when the
+ * broker refuses a commit for a rebalance (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION), through the
+ * consumer's public `joinGroup()`, while its heartbeat is rejoining too: the group leader's second
+ * JoinGroup starts yet another rebalance, the commits in flight fail again, and the group does not
+ * settle (seen: ten generations in seven seconds while a fourth server joined, with partitions no
+ * member fetched for longer than a request's timeout). Here only the heartbeat rejoins: after the
+ * first join, `joinGroup()` refuses, so such a commit fails and `CommitScheduler` commits again after
+ * the rejoin. Guarded by test/integration/kafka/platformatic-driver.spec.ts.
+ */
+export function rejoinOnlyByHeartbeat(consumer: Consumer): void {
+  const refuse = (_options?: unknown, callback?: (error: Error | null) => void) => {
+    const error = new Error('Offset commit refused by a rebalancing group; committed again after the rejoin');
+    if (!callback) return Promise.reject(error);
+    callback(error);
+    return undefined;
+  };
+  consumer.joinGroup = refuse as Consumer['joinGroup'];
 }
 
 /** Leaves the group and closes; when the broker cannot be told (it is down), closes anyway. */

@@ -5,7 +5,7 @@ import { Controller, type INestMicroservice } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RpcRecordBuilder } from '../../../lib/index.js';
+import { RpcRecordBuilder, WireHeaders as Headers } from '../../../lib/index.js';
 import { KafkaRpcClient, type KafkaRpcContext } from '../../../lib/kafka/index.js';
 import { KAFKA_BROKERS } from '../brokers.js';
 import { cleanUp, rawKafka, startServer, uniquePrefix } from './kafka-helpers.js';
@@ -15,12 +15,17 @@ const topic = `${prefix}.echo`;
 const replyTopic = `${prefix}-gateway.replies`;
 const LOOPS_PER_CLIENT = 8;
 
+/** Which server instance took each request, by correlation id: what a failure report says of a lost one. */
+const takenBy = new Map<string, string>();
+
 function echoController(instance: string, served: Map<string, number>) {
   @Controller()
   class EchoController {
     @MessagePattern(topic)
     echo(@Payload() data: { client: string; seq: number }, @Ctx() ctx: KafkaRpcContext) {
       served.set(instance, (served.get(instance) ?? 0) + 1);
+      const id = ctx.getMessage().headers[Headers.correlationId];
+      if (id !== undefined) takenBy.set(id, `${instance} (partition ${ctx.getPartition()})`);
       return { ...data, partition: ctx.getPartition() };
     }
   }
@@ -94,6 +99,41 @@ class Traffic {
   }
 }
 
+/**
+ * For the requests that got no reply: was the request written, which server took it, and was its
+ * reply written (topic, partition, offset)? Tells a lost request from a lost reply in a failure report.
+ */
+async function whereLost(ids: Set<string>): Promise<string> {
+  if (ids.size === 0) return 'nothing lost';
+  const kafka = rawKafka(`${prefix}-inspect`);
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await Promise.all([topic, replyTopic].map((t) => admin.fetchTopicOffsets(t)));
+  await admin.disconnect();
+  let left = ends.flat().reduce((sum, p) => sum + Number(p.high), 0);
+  const written = new Map<string, string[]>();
+  const consumer = kafka.consumer({ groupId: `${prefix}-inspect` });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic, replyTopic], fromBeginning: true });
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachMessage: async ({ topic: t, partition, message }) => {
+        const id = message.headers?.[Headers.correlationId]?.toString();
+        if (id !== undefined && ids.has(id))
+          written.set(id, [...(written.get(id) ?? []), `${t}[${partition}]@${message.offset}`]);
+        if (--left <= 0) resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+  return [...ids]
+    .map(
+      (id) =>
+        `${id}: taken by ${takenBy.get(id) ?? 'no server'}; written ${written.get(id)?.join(', ') ?? 'nowhere'}`,
+    )
+    .join('\n');
+}
+
 describe('Kafka reply routing while scaling', () => {
   const served = new Map<string, number>();
   const servers: INestMicroservice[] = [];
@@ -149,6 +189,11 @@ describe('Kafka reply routing while scaling', () => {
     await Promise.all([again, traffic[2]!].map((t) => t.progress(200)));
 
     await Promise.all(traffic.map((t) => t.stop()));
+    const lost = new Set(
+      traffic.flatMap((t) => t.errors.map((e) => (e as { correlationId?: string }).correlationId ?? '?')),
+    );
+    const stats = traffic.map((t) => `${t.name} ${JSON.stringify(t.client.replyStats)}`).join(', ');
+    if (lost.size > 0) console.error(`[kafka-scale] lost:\n${await whereLost(lost)}\nreply stats: ${stats}`);
     for (const t of traffic) {
       expect(t.mismatches, `${t.name} got someone else's reply`).toEqual([]);
       expect(t.errors, `${t.name} had failures`).toEqual([]);
