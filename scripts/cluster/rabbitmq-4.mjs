@@ -80,9 +80,10 @@ async function inRelease({ archive, suite }) {
   const file = join(INSTALL_DIR, 'dists', `${suite}.InRelease`);
   mkdirSync(join(INSTALL_DIR, 'dists'), { recursive: true });
   writeFileSync(file, await download(`${archive}/dists/${suite}/InRelease`));
+  let text;
   try {
     // --output: only the text the signature covers, never what may surround it
-    return execFileSync('gpgv', ['--keyring', KEYRING, '--output', '-', file], {
+    text = execFileSync('gpgv', ['--keyring', KEYRING, '--output', '-', file], {
       stdio: ['ignore', 'pipe', 'pipe'],
     }).toString();
   } catch (err) {
@@ -90,6 +91,16 @@ async function inRelease({ archive, suite }) {
       `${suite}/InRelease: bad or unknown signature (is ${KEYRING} new enough to hold trixie's keys?)\n${err.stderr}`,
     );
   }
+  // as apt does: a validly signed file of another suite, or an expired one, is refused too
+  const field = (name) => new RegExp(`^${name}: (.*)$`, 'm').exec(text)?.[1];
+  if (field('Codename') !== suite) {
+    throw new VerificationError(`${suite}/InRelease is signed for ${field('Codename')}`);
+  }
+  const until = field('Valid-Until');
+  if (until && Date.parse(until) < Date.now()) {
+    throw new VerificationError(`${suite}/InRelease expired on ${until}`);
+  }
+  return text;
 }
 
 /** The stanzas of `main/binary-amd64/Packages` of a suite, checked against the SHA256 of its InRelease. */
