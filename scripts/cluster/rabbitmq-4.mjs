@@ -65,7 +65,7 @@ export class VerificationError extends Error {
 }
 
 async function download(url) {
-  const res = await fetch(url);
+  const res = await globalThis.fetch(url); // Node 20 has it; the lint globals of scripts/ do not
   if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
   return Buffer.from(await res.arrayBuffer());
 }
@@ -154,7 +154,9 @@ async function resolvePackages() {
   if (missing.length) throw new Error(`not in ${SUITES.map((s) => s.suite)}: ${missing.join(', ')}`);
   const rabbit = best.get('rabbitmq-server').Version;
   if (!rabbit.startsWith(`${RABBIT4_VERSION}-`)) {
-    throw new Error(`trixie now has rabbitmq-server ${rabbit}, not ${RABBIT4_VERSION}: update RABBIT4_VERSION`);
+    throw new Error(
+      `trixie now has rabbitmq-server ${rabbit}, not ${RABBIT4_VERSION}: update RABBIT4_VERSION`,
+    );
   }
   return [...best.values()];
 }
@@ -277,7 +279,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const m = await install();
     log(`rabbitmq-server ${m.versions['rabbitmq-server']}, erlang-base ${m.versions['erlang-base']}`);
   } catch (err) {
-    console.error(`[rabbitmq-4] ${err.name === 'VerificationError' ? 'VERIFICATION FAILED: ' : ''}${err.message}`);
+    console.error(
+      `[rabbitmq-4] ${err.name === 'VerificationError' ? 'VERIFICATION FAILED: ' : ''}${err.message}`,
+    );
     process.exit(1);
   }
 }
