@@ -12,3 +12,4 @@ export function leaderOf(env: ClusterEnv, queue: string, via: number): Promise<n
 export function nodeOfConnection(env: ClusterEnv, name: string, via: number): Promise<number | undefined>;
 export function versions(env: ClusterEnv, i: number): Promise<{ rabbitmq: string; erlang: string }>;
 export function awaitPaused(env: ClusterEnv, i: number, since: number, timeoutMs?: number): Promise<void>;
+export function moveLeader(env: ClusterEnv, queue: string, to: number, via: number): Promise<void>;

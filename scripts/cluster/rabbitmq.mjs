@@ -159,6 +159,19 @@ export async function leaderOf(env, queue, via) {
   return i < 0 ? undefined : i;
 }
 
+/** Moves the leader of quorum queue `queue` to node `to` (asked of running node `via`) and waits until it leads. */
+export async function moveLeader(env, queue, to, via) {
+  const name = env.rabbitmq[to].nodename;
+  await ctl(env, via, [
+    'eval',
+    `{ok, Q} = rabbit_amqqueue:lookup(rabbit_misc:r(<<"/">>, queue, <<"${queue}">>)), rabbit_quorum_queue:transfer_leadership(Q, '${name}').`,
+  ]);
+  await waitFor(`${queue} led by ${name}`, async () => (await leaderOf(env, queue, via)) === to, {
+    timeoutMs: 30_000,
+    dir: dirOf(env),
+  });
+}
+
 /** The node (index) whose AMQP port connection named `name` is attached to. */
 export async function nodeOfConnection(env, name, via) {
   const rows = JSON.parse(
