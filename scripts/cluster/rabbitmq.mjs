@@ -120,8 +120,8 @@ export async function ready(env, _i = 0, timeoutMs = DEFAULT_RABBIT_CLUSTER_TIME
 
 export async function up(env) {
   await install();
-  // all three at once: 4.0's peer discovery elects the seed among the nodes it can reach and keeps a
-  // node alone waiting for the others it lists
+  // all three at once (4.0's peer discovery picks the seed among them): the first node of a fresh
+  // cluster started alone waited in peer discovery for more than 4 minutes
   for (let i = 0; i < env.rabbitmq.length; i++) startNode(env, i);
   await ready(env);
 }
