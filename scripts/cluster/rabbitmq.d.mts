@@ -10,3 +10,6 @@ export function killNode(env: ClusterEnv, i: number): Promise<boolean>;
 export function status(env: ClusterEnv): Promise<string[]>;
 export function leaderOf(env: ClusterEnv, queue: string, via: number): Promise<number | undefined>;
 export function nodeOfConnection(env: ClusterEnv, name: string, via: number): Promise<number | undefined>;
+export function versions(env: ClusterEnv, i: number): Promise<{ rabbitmq: string; erlang: string }>;
+export function awaitPaused(env: ClusterEnv, i: number, since: number, timeoutMs?: number): Promise<void>;
+export function moveLeader(env: ClusterEnv, queue: string, to: number, via: number): Promise<void>;

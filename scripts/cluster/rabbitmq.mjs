@@ -1,16 +1,18 @@
-// A 3-node RabbitMQ cluster on loopback: Debian's rabbitmq-server run three times with distinct node
-// names, AMQP and distribution ports (scripts/broker-env.mjs clusterEnv()), one shared Erlang cookie,
-// classic-config peer discovery and `cluster_partition_handling = pause_minority`. Ready when every
-// node reports all three running (`rabbitmqctl cluster_status`).
+// A 3-node RabbitMQ cluster on loopback: RabbitMQ 4.0.5 on Erlang 27 from Debian 13 (installed into
+// .brokers/ by ./rabbitmq-4.mjs; bookworm's 3.10 drops publishes when a quorum queue's leader dies)
+// run three times with distinct node names, AMQP and distribution ports (scripts/broker-env.mjs
+// clusterEnv()), one shared Erlang cookie, classic-config peer discovery and
+// `cluster_partition_handling = pause_minority`. Ready when every node reports all three running
+// (`rabbitmqctl cluster_status`).
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { kill, pidOf, start, stop, waitFor } from './proc.mjs';
+import { ERLANG_BIN, RABBIT4_BIN as BIN, install } from './rabbitmq-4.mjs';
 
 const run = promisify(execFile);
-const BIN = '/usr/lib/rabbitmq/bin';
 /** Seconds to wait for the cluster to form. */
 export const DEFAULT_RABBIT_CLUSTER_TIMEOUT_S = 180;
 /** Distribution tick (s): how soon a silent peer counts as down. RabbitMQ's default is 60. */
@@ -23,6 +25,7 @@ function nodeEnv(env, node) {
   const dir = join(dirOf(env), node.name);
   return {
     HOME: join(dirOf(env), 'home'), // holds the shared .erlang.cookie
+    PATH: `${ERLANG_BIN}:${process.env.PATH}`, // the scripts run `erl`: trixie's OTP 27, not bookworm's 25
     RABBITMQ_CONF_ENV_FILE: join(dir, 'rabbitmq-env.conf'),
     RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq.conf'),
     RABBITMQ_ADVANCED_CONFIG_FILE: join(dir, 'advanced.config'),
@@ -62,8 +65,6 @@ function prepare(env, node) {
       'cluster_partition_handling = pause_minority',
       'cluster_formation.peer_discovery_backend = classic_config',
       ...env.rabbitmq.map((n, i) => `cluster_formation.classic_config.nodes.${i + 1} = ${n.nodename}`),
-      'cluster_formation.randomized_startup_delay_range.min = 0',
-      'cluster_formation.randomized_startup_delay_range.max = 1',
       'log.file.level = info',
       'log.console = false',
       '',
@@ -118,16 +119,10 @@ export async function ready(env, _i = 0, timeoutMs = DEFAULT_RABBIT_CLUSTER_TIME
 }
 
 export async function up(env) {
-  const dir = dirOf(env);
-  // the first node boots alone, so the others find a cluster to join rather than racing to seed one
-  startNode(env, 0);
-  await waitFor('rabbitmq first node', () => ctl(env, 0, ['await_startup'], 120_000).then(() => true), {
-    timeoutMs: DEFAULT_RABBIT_CLUSTER_TIMEOUT_S * 1000,
-    dir,
-    watch: [env.rabbitmq[0].name],
-  });
-  startNode(env, 1);
-  startNode(env, 2);
+  await install();
+  // all three at once (4.0's peer discovery picks the seed among them): the first node of a fresh
+  // cluster started alone waited in peer discovery for more than 4 minutes
+  for (let i = 0; i < env.rabbitmq.length; i++) startNode(env, i);
   await ready(env);
 }
 
@@ -164,6 +159,19 @@ export async function leaderOf(env, queue, via) {
   return i < 0 ? undefined : i;
 }
 
+/** Moves the leader of quorum queue `queue` to node `to` (asked of running node `via`) and waits until it leads. */
+export async function moveLeader(env, queue, to, via) {
+  const name = env.rabbitmq[to].nodename;
+  await ctl(env, via, [
+    'eval',
+    `{ok, Q} = rabbit_amqqueue:lookup(rabbit_misc:r(<<"/">>, queue, <<"${queue}">>)), rabbit_quorum_queue:transfer_leadership(Q, '${name}').`,
+  ]);
+  await waitFor(`${queue} led by ${name}`, async () => (await leaderOf(env, queue, via)) === to, {
+    timeoutMs: 30_000,
+    dir: dirOf(env),
+  });
+}
+
 /** The node (index) whose AMQP port connection named `name` is attached to. */
 export async function nodeOfConnection(env, name, via) {
   const rows = JSON.parse(
@@ -177,4 +185,32 @@ export async function nodeOfConnection(env, name, via) {
     }
   }
   return undefined;
+}
+
+/** What node `i` runs, asked of it: `{ rabbitmq: '4.0.5', erlang: '27.3.4.1' }`. */
+export async function versions(env, i) {
+  const rabbitmq = (await ctl(env, i, ['version'])).trim();
+  const otp = await ctl(env, i, [
+    'eval',
+    'file:read_file(filename:join([code:root_dir(), "releases", erlang:system_info(otp_release), "OTP_VERSION"])).',
+  ]);
+  return { rabbitmq, erlang: /<<"([^"\\]+)/.exec(otp)?.[1] ?? otp.trim() };
+}
+
+const PAUSED = 'Cluster minority/secondary status detected';
+
+/**
+ * Waits until node `i` has paused (pause_minority) since `since` (ms since the epoch), which it logs;
+ * asked of its log because a cut-off node answers no rabbitmqctl.
+ */
+export async function awaitPaused(env, i, since, timeoutMs = 60_000) {
+  const file = join(dirOf(env), env.rabbitmq[i].name, 'log', 'rabbit.log');
+  await waitFor(
+    `${env.rabbitmq[i].name} paused (pause_minority)`,
+    () =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .some((l) => l.includes(PAUSED) && Date.parse(l.slice(0, 32).replace(' ', 'T')) >= since),
+    { timeoutMs, dir: dirOf(env), watch: [env.rabbitmq[i].name] },
+  );
 }
