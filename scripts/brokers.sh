@@ -2,6 +2,7 @@
 # Run the three brokers on loopback, without Docker, for the integration tests, the demo and the benchmarks.
 #
 #   scripts/brokers.sh up|down|restart|status [kafka|nats|rabbitmq]...   (no broker = all three)
+#   scripts/brokers.sh install [kafka|nats|rabbitmq|cluster-tools]...     packages and jars only, nothing started
 #   scripts/brokers.sh cluster up|down|status [kafka|nats|rabbitmq]...   3-node clusters (scripts/cluster/)
 #
 #   nats      Debian's nats-server, JetStream on, 127.0.0.1:4222
@@ -171,11 +172,13 @@ already_up() {
   return 1
 }
 
+nats_install() { command -v nats-server >/dev/null || apt_install nats-server; }
+
 nats_start() {
   local rc=0
   already_up nats "$HOST:$NATS_PORT" "$NATS_PORT" || rc=$?
   ((rc == 1)) || return $((rc == 0 ? 0 : 1))
-  command -v nats-server >/dev/null || apt_install nats-server || return 1
+  nats_install || return 1
   mkdir -p "$NATS_DIR"
   log "nats: starting $(nats-server --version 2>/dev/null) on $HOST:$NATS_PORT (JetStream store $NATS_DIR/jetstream)"
   NATS_T0=$(now)
@@ -245,21 +248,24 @@ RABBIT_ENV=(env HOME="$RABBIT_DIR/home"
   RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1} +sbwt none +sbwtdcpu none +sbwtdio none"
   RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}")
 
+rabbit_install() {
+  [[ -x $RABBIT_BIN/rabbitmq-server ]] && return 0
+  apt_install rabbitmq-server || return 1
+  # Debian's postinst asks invoke-rc.d to start the system service (as the rabbitmq user, on all
+  # interfaces). Where policy-rc.d forbids it (containers, this VM) nothing starts. If it did start,
+  # stop it: it is an artefact of this install, and ours must own 127.0.0.1:5672 to restart it.
+  if port_open 5672; then # the system service listens on the standard port
+    log "rabbitmq: the package started its system service; stopping it in favour of ours"
+    as_root /etc/init.d/rabbitmq-server stop >>"$STATE/apt.log" 2>&1 || true
+  fi
+}
+
 rabbit_start() {
   # The Erlang distribution port is taken as soon as a node starts booting, well before AMQP opens.
   local rc=0
   already_up rabbitmq "$HOST:$AMQP_PORT (or node port $RABBIT_DIST_PORT)" "$AMQP_PORT" "$RABBIT_DIST_PORT" || rc=$?
   ((rc == 1)) || return $((rc == 0 ? 0 : 1))
-  if [[ ! -x $RABBIT_BIN/rabbitmq-server ]]; then
-    apt_install rabbitmq-server || return 1
-    # Debian's postinst asks invoke-rc.d to start the system service (as the rabbitmq user, on all
-    # interfaces). Where policy-rc.d forbids it (containers, this VM) nothing starts. If it did start,
-    # stop it: it is an artefact of this install, and ours must own 127.0.0.1:5672 to restart it.
-    if port_open 5672; then # the system service listens on the standard port
-      log "rabbitmq: the package started its system service; stopping it in favour of ours"
-      as_root /etc/init.d/rabbitmq-server stop >>"$STATE/apt.log" 2>&1 || true
-    fi
-  fi
+  rabbit_install || return 1
   mkdir -p "$RABBIT_DIR/home" "$RABBIT_DIR/log" "$RABBIT_DIR/mnesia"
   : >"$RABBIT_DIR/rabbitmq-env.conf"
   [[ -f $RABBIT_DIR/enabled_plugins ]] || echo '[].' >"$RABBIT_DIR/enabled_plugins"
@@ -463,6 +469,32 @@ start_of() { case $1 in nats) nats_start ;; rabbitmq) rabbit_start ;; kafka) kaf
 wait_of() { case $1 in nats) nats_wait ;; rabbitmq) rabbit_wait ;; kafka) kafka_wait ;; esac }
 stop_of() { case $1 in nats) nats_stop ;; rabbitmq) rabbit_stop ;; kafka) kafka_stop ;; esac }
 
+# What the 3-node clusters and the chaos suite need besides the brokers: nftables for partitions,
+# and the tools scripts/cluster/rabbitmq-4.mjs verifies and unpacks Debian 13's packages with.
+cluster_tools_install() {
+  local -a missing=()
+  command -v nft >/dev/null || missing+=(nftables)
+  command -v patchelf >/dev/null || missing+=(patchelf)
+  command -v gpgv >/dev/null || missing+=(gpgv)
+  command -v xz >/dev/null || missing+=(xz-utils)
+  [[ -f /usr/share/keyrings/debian-archive-keyring.gpg ]] || missing+=(debian-archive-keyring)
+  ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
+}
+
+# install: what `up` needs from the network (packages, jars), without starting anything.
+cmd_install() {
+  local b
+  for b in "$@"; do
+    case $b in
+      nats) nats_install || return 1 ;;
+      rabbitmq) rabbit_install || return 1 ;;
+      kafka) kafka_libs || return 1 ;;
+      cluster-tools) cluster_tools_install || return 1 ;;
+    esac
+  done
+  log "install: $* installed"
+}
+
 cmd_up() {
   local b failed=0 t0
   local -a waits=()
@@ -520,7 +552,7 @@ cmd_status() {
 }
 
 usage() {
-  echo "usage: $0 [cluster] up|down|restart|status [kafka|nats|rabbitmq]..." >&2
+  echo "usage: $0 [cluster] up|down|restart|status|install [kafka|nats|rabbitmq]... ($0 install cluster-tools: nftables and the RabbitMQ 4 installer's tools)" >&2
   exit 64
 }
 
@@ -533,7 +565,11 @@ main() {
   local brokers=("$@")
   ((${#brokers[@]})) || brokers=("${ALL_BROKERS[@]}")
   for b in "${brokers[@]}"; do
-    case $b in nats | rabbitmq | kafka) ;; *) err "unknown broker '$b'" && usage ;; esac
+    case $b in
+      nats | rabbitmq | kafka) ;;
+      cluster-tools) [[ $cmd == install ]] || usage ;;
+      *) err "unknown broker '$b'" && usage ;;
+    esac
   done
   mkdir -p "$STATE"
   if [[ $cmd == status ]]; then
@@ -544,6 +580,7 @@ main() {
   exec 9>"${TMPDIR:-/tmp}/brokers-sh-$HOST-$NATS_PORT.lock"
   flock 9
   case $cmd in
+    install) cmd_install "${brokers[@]}" ;;
     up) cmd_up "${brokers[@]}" ;;
     down) cmd_down "${brokers[@]}" ;;
     restart) cmd_restart "${brokers[@]}" ;;

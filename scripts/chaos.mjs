@@ -19,6 +19,8 @@ const run = (command, args, env = {}) =>
 if (process.env.CHAOS_NETNS !== '1') {
   const self = fileURLToPath(import.meta.url);
   const t0 = Date.now();
+  // the namespace has no network: packages, jars and RabbitMQ 4.0.5 are fetched before entering it
+  if (run('node', ['scripts/cluster/cli.mjs', 'install', ...brokers]) !== 0) process.exit(1);
   const code = run('unshare', ['-n', process.execPath, self, ...brokers], { CHAOS_NETNS: '1' });
   console.log(
     `[chaos] ${brokers.join(', ')}: ${code === 0 ? 'passed' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(0)} s`,

@@ -95,7 +95,7 @@ function clusterId() {
 /** Writes every node's configuration and formats the storage of those never formatted. */
 async function prepare(env) {
   if (!existsSync(join(LIBS, '.stamp'))) {
-    throw new Error(`no Kafka jars in ${LIBS}: run scripts/brokers.sh up kafka once to resolve them`);
+    throw new Error(`no Kafka jars in ${LIBS}: run scripts/brokers.sh cluster install kafka`);
   }
   const idFile = join(dirOf(env), 'cluster-id');
   mkdirSync(dirOf(env), { recursive: true });
