@@ -574,7 +574,9 @@ export async function finish(report: BrokerReport): Promise<void> {
   }
   console.log('');
   for (const t of report.targets)
-    console.log(`${t.info ? 'info  ' : t.held ? 'held  ' : 'MISSED'} ${t.label}: ${t.detail}`);
+    console.log(
+      `${t.info ? 'info  ' : t.held ? 'held  ' : 'MISSED'} ${t.label}: ${t.atMost ? `${t.value.toFixed(2)}×; ` : ''}${t.detail}`,
+    );
   report.node = process.version;
   const out = process.env.BENCH_OUT;
   if (out) writeFileSync(out, JSON.stringify(report));
