@@ -21,6 +21,8 @@ export interface Result {
   brokerUs: number;
   /** Throughput of each round, in round order (set by `compare`). */
   roundRps?: number[];
+  /** Median latency of each round, in round order (set by `compare`). */
+  roundP50?: number[];
   /** Request payload size in bytes (set by `compare` from its options), for MB/s. */
   payloadBytes?: number;
 }
@@ -198,17 +200,32 @@ export function printPairs(results: Result[], pairs: Array<[string, string, stri
 /** `--quick` on the command line (or BENCH_QUICK=1): short single rounds over fewer points, for a smoke run. */
 export const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
 
+/**
+ * `--c1` on the command line (or BENCH_C1=1): concurrency 1 with the small payload only, in more
+ * rounds (the Kafka bench also leaves out its large payloads and client instances): the latency
+ * target alone, to iterate on it in a minute.
+ */
+export const C1 = process.argv.includes('--c1') || process.env.BENCH_C1 === '1';
+
 /** Bench duration per measurement, from BENCH_MS (default 2 s, 0.3 s with `--quick`). */
 export const BENCH_MS = Number(process.env.BENCH_MS ?? (QUICK ? 300 : 2_000));
 
-/** Rounds per contender, from BENCH_ROUNDS (default 3, 1 with `--quick`). */
-export const BENCH_ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
+/**
+ * Warm-up of each contender before the first round of a process, from BENCH_WARMUP_MS (default 3 s,
+ * 0.3 s with `--quick`): the first round of a run used to be the slowest of every contender (p50 at
+ * c=1 several times the later rounds' on Kafka: JIT, fresh connections and topics), which made the
+ * median round a coin toss between slow and warm rounds.
+ */
+export const BENCH_WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? (QUICK ? 300 : 3_000));
+
+/** Rounds per contender, from BENCH_ROUNDS (default 3, 1 with `--quick`, 7 with `--c1`). */
+export const BENCH_ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : C1 ? 7 : 3));
 
 /** BENCH_ONLY: a regular expression; only contenders whose name matches run (e.g. to profile one). */
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
 
 /** Concurrencies of the small-payload curve. */
-export const CONCURRENCIES = QUICK ? [1, 64] : [1, 16, 64, 256];
+export const CONCURRENCIES = C1 ? [1] : QUICK ? [1, 64] : [1, 16, 64, 256];
 
 /** Request payload sizes, in bytes: a small JSON object and two large ones. */
 export const PAYLOAD_SIZES = [100, 16 * 1024, 256 * 1024] as const;
@@ -313,10 +330,13 @@ export function plannedRuns(contenders: number, concurrencies: number[], rounds 
   return contenders * concurrencies.length * rounds;
 }
 
+let warmedUp = false;
+
 /**
  * Measures every contender at each concurrency. Contenders take turns for `rounds` rounds and each
  * reports its median round, so a burst of other load on the machine (the broker shares its cores with
- * this process) skews one round, not one contender.
+ * this process) skews one round, not one contender. The first call of a process first runs every
+ * contender for `BENCH_WARMUP_MS` at its first concurrency, unmeasured.
  */
 export async function compare(
   contenders: Array<[string, () => Promise<unknown>]>,
@@ -328,6 +348,15 @@ export async function compare(
   const results: Result[] = [];
   const section = options.section ?? '';
   if (ONLY) contenders = contenders.filter(([name]) => ONLY!.test(name));
+  if (!warmedUp && concurrencies.length > 0) {
+    warmedUp = true;
+    progress.plan(contenders.length);
+    progress.step('warm-up');
+    for (const [name, call] of contenders) {
+      progress.measuring(name, concurrencies[0]!);
+      await loop(concurrencies[0]!, BENCH_WARMUP_MS, call, []);
+    }
+  }
   for (const concurrency of concurrencies) {
     const runs = new Map<string, Result[]>(contenders.map(([name]) => [name, []]));
     for (let round = 0; round < rounds; round++) {
@@ -344,10 +373,11 @@ export async function compare(
       results.push({
         ...sorted[Math.floor(sorted.length / 2)]!,
         roundRps: measured.map((r) => r.rps),
+        roundP50: measured.map((r) => r.p50),
         ...(options.payloadBytes === undefined ? {} : { payloadBytes: options.payloadBytes }),
       });
       console.log(
-        `${section}${section ? ' ' : ''}c=${concurrency} ${name}: ${measured.map((r) => Math.round(r.rps)).join(' / ')} req/s`,
+        `${section}${section ? ' ' : ''}c=${concurrency} ${name}: ${measured.map((r) => Math.round(r.rps)).join(' / ')} req/s, p50 ${measured.map((r) => r.p50.toFixed(2)).join(' / ')} ms`,
       );
     }
   }
@@ -466,7 +496,10 @@ export function throughputTarget(label: string, p: PairRatio | undefined, thresh
 
 /**
  * Evaluates a ceiling on the median latency, contender over baseline at one concurrency: held when the
- * contender's p50 is at most `threshold` times the baseline's.
+ * contender's p50 is at most `threshold` times the baseline's. With several rounds the value is the
+ * median of the per-round ratios of the two p50s (the two run seconds apart within a round, so a
+ * drift in the machine's speed moves both), and the detail gives their range and each side's
+ * per-round p50s; with one round, the ratio of the two p50s.
  */
 export function latencyTarget(
   label: string,
@@ -479,11 +512,25 @@ export function latencyTarget(
   const a = results.find((r) => r.name === name && r.concurrency === concurrency);
   const b = results.find((r) => r.name === base && r.concurrency === concurrency);
   if (!a || !b) return ceilingTarget(label, NaN, threshold, 'not measured');
+  const rounds = (a.roundP50 ?? []).map((p50, i) => p50 / (b.roundP50?.[i] ?? NaN)).sort((x, y) => x - y);
+  const paired = rounds.length > 1 && !rounds.some(Number.isNaN);
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  const cpu = `CPU µs/req Node ${a.nodeUs.toFixed(1)} vs ${b.nodeUs.toFixed(1)}`;
+  if (!paired)
+    return ceilingTarget(
+      label,
+      a.p50 / b.p50,
+      threshold,
+      `p50 ${a.p50.toFixed(2)} vs ${b.p50.toFixed(2)} ms; ${cpu}`,
+    );
+  const list = (xs: number[]) => xs.map((x) => x.toFixed(2)).join('/');
   return ceilingTarget(
     label,
-    a.p50 / b.p50,
+    median(rounds),
     threshold,
-    `p50 ${a.p50.toFixed(2)} vs ${b.p50.toFixed(2)} ms; CPU µs/req Node ${a.nodeUs.toFixed(1)} vs ${b.nodeUs.toFixed(1)}`,
+    `median of ${rounds.length} rounds' p50 ratios (rounds ${rounds[0]!.toFixed(2)}–${rounds.at(-1)!.toFixed(2)}×); ` +
+      `p50 median ${median(a.roundP50!).toFixed(2)} vs ${median(b.roundP50!).toFixed(2)} ms ` +
+      `(rounds ${list(a.roundP50!)} vs ${list(b.roundP50!)}); ${cpu}`,
   );
 }
 
@@ -527,13 +574,15 @@ export async function finish(report: BrokerReport): Promise<void> {
   }
   console.log('');
   for (const t of report.targets)
-    console.log(`${t.info ? 'info  ' : t.held ? 'held  ' : 'MISSED'} ${t.label}: ${t.detail}`);
+    console.log(
+      `${t.info ? 'info  ' : t.held ? 'held  ' : 'MISSED'} ${t.label}: ${t.atMost ? `${t.value.toFixed(2)}×; ` : ''}${t.detail}`,
+    );
   report.node = process.version;
   const out = process.env.BENCH_OUT;
   if (out) writeFileSync(out, JSON.stringify(report));
   else {
     const { writeReports } = await import('./report.js');
-    const files = await writeReports([report], { quick: QUICK, elapsedMs: performance.now() });
+    const files = await writeReports([report], { quick: QUICK, c1: C1, elapsedMs: performance.now() });
     console.log(`\nwrote ${files.join(', ')}`);
   }
 }

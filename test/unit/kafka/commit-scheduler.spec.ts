@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { COMMIT_RETRY_MS, CommitScheduler } from '../../../lib/kafka/commit-scheduler.js';
+import { COMMIT_INTERVAL_MS, COMMIT_RETRY_MS, CommitScheduler } from '../../../lib/kafka/commit-scheduler.js';
 import type { TopicPartitionOffset } from '../../../lib/kafka/driver/kafka-driver.js';
 
 /**
@@ -109,6 +109,73 @@ describe('CommitScheduler', () => {
     release();
     await vi.runAllTimersAsync();
     expect(f.commits).toEqual([['0:1'], ['0:2', '1:9']]);
+  });
+
+  it('starts commits COMMIT_INTERVAL_MS apart; what became committable meanwhile goes in one at its end', async () => {
+    const f = new Fixture();
+    f.set(0, '1');
+    f.scheduler.schedule();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(f.commits).toEqual([['0:1']]);
+    // the first commit is done at once; the next requests' offsets wait for the interval
+    f.set(0, '2');
+    f.scheduler.schedule();
+    await vi.advanceTimersByTimeAsync(0);
+    f.set(1, '3');
+    f.scheduler.schedule();
+    await vi.advanceTimersByTimeAsync(COMMIT_INTERVAL_MS - 1);
+    expect(f.commits).toEqual([['0:1']]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(f.commits).toEqual([['0:1'], ['0:2', '1:3']]);
+    expect(f.committed).toEqual(
+      new Map([
+        [0, '2'],
+        [1, '3'],
+      ]),
+    );
+  });
+
+  it('commits on the next turn after a quiet interval', async () => {
+    const f = new Fixture();
+    f.set(0, '1');
+    f.scheduler.schedule();
+    await vi.runAllTimersAsync();
+    f.scheduler.schedule(); // nothing moved: no commit, and no interval started
+    await vi.advanceTimersByTimeAsync(0);
+    f.set(0, '2');
+    f.scheduler.schedule();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(f.commits).toEqual([['0:1'], ['0:2']]);
+  });
+
+  it('flush commits at once what waits for the interval', async () => {
+    const f = new Fixture();
+    f.set(0, '1');
+    f.scheduler.schedule();
+    await vi.advanceTimersByTimeAsync(0);
+    f.set(0, '2');
+    f.scheduler.schedule();
+    await f.scheduler.flush();
+    expect(f.commits).toEqual([['0:1'], ['0:2']]);
+    await vi.runAllTimersAsync();
+    expect(f.commits).toHaveLength(2);
+  });
+
+  it('with an interval of 0, commits what moved on every turn', async () => {
+    const f = new Fixture();
+    const scheduler = new CommitScheduler(
+      () => (f as any).collect(),
+      (offsets) => (f as any).commit(offsets),
+      () => undefined,
+      0,
+    );
+    f.set(0, '1');
+    scheduler.schedule();
+    await vi.advanceTimersByTimeAsync(0);
+    f.set(0, '2');
+    scheduler.schedule();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(f.commits).toEqual([['0:1'], ['0:2']]);
   });
 
   it('retries a failed commit after COMMIT_RETRY_MS, not at once', async () => {
