@@ -20,7 +20,8 @@ export interface CommitBatch {
  * When a server's offsets are committed: everything that became committable in one event-loop turn
  * goes in one commit, one commit is in flight at a time (the next waits for it), commits start at
  * least `intervalMs` apart (what became committable meanwhile waits for the interval's end), and a
- * failed commit is retried after `COMMIT_RETRY_MS`. `flush()` at close commits what is left, once.
+ * failed commit is retried after `COMMIT_RETRY_MS`. `expedite()` when a rebalance begins skips the
+ * interval; `flush()` at close commits what is left, once.
  */
 export class CommitScheduler {
   private scheduled = false;
@@ -43,6 +44,19 @@ export class CommitScheduler {
     if (this.scheduled || this.closed) return;
     this.scheduled = true;
     if (!this.interval) setImmediate(() => this.start());
+  }
+
+  /**
+   * The group begins a rebalance: what is finished is committed on the next turn instead of at the
+   * interval's end, so the partitions' next owners handle again as little as possible (the commit
+   * still carries this member's generation, which the broker takes until the rebalance completes).
+   */
+  expedite(): void {
+    if (this.closed) return;
+    clearTimeout(this.interval);
+    this.interval = undefined;
+    this.scheduled = false;
+    this.schedule();
   }
 
   private start(): void {

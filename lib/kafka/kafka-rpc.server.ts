@@ -202,6 +202,7 @@ export class KafkaRpcServer extends RpcServer<KafkaRpcServerOptions, KafkaRpcCon
           this.groupChecked ? this.partitions.offer(topic, partition, records) : 0,
         {
           assigned: (assignment) => this.onAssigned(assignment),
+          rebalancing: () => this.commits.expedite(),
           crashed: (err) => this.onCrash(err),
         },
         DEFAULT_KAFKA_JOIN_TIMEOUT,

@@ -148,6 +148,27 @@ describe('CommitScheduler', () => {
     expect(f.commits).toEqual([['0:1'], ['0:2']]);
   });
 
+  it('expedite commits on the next turn what waits for the interval (a rebalance begins)', async () => {
+    const f = new Fixture();
+    f.set(0, '1');
+    f.scheduler.schedule();
+    await vi.advanceTimersByTimeAsync(0);
+    f.set(0, '2');
+    f.scheduler.schedule();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(f.commits).toEqual([['0:1']]);
+    f.scheduler.expedite();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(f.commits).toEqual([['0:1'], ['0:2']]);
+    // and the interval starts again from that commit
+    f.set(0, '3');
+    f.scheduler.schedule();
+    await vi.advanceTimersByTimeAsync(COMMIT_INTERVAL_MS - 1);
+    expect(f.commits).toEqual([['0:1'], ['0:2']]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(f.commits).toEqual([['0:1'], ['0:2'], ['0:3']]);
+  });
+
   it('flush commits at once what waits for the interval', async () => {
     const f = new Fixture();
     f.set(0, '1');

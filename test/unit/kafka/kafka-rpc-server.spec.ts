@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type {
   Assignment,
+  BatchHandler,
   ConsumerListener,
   DriverAdmin,
   DriverConsumer,
@@ -45,10 +46,13 @@ class FakeConsumer implements DriverConsumer {
   readonly calls: string[] = [];
   readonly commits: TopicPartitionOffset[][] = [];
   listener: ConsumerListener = {};
+  handler?: BatchHandler;
   private waiters: Array<{ call: string; resolve: () => void }> = [];
+  private commitWaiters: Array<{ count: number; resolve: () => void }> = [];
   constructor(private readonly assignment: Assignment) {}
   async subscribe() {}
-  async run(_handler: unknown, listener: ConsumerListener) {
+  async run(handler: BatchHandler, listener: ConsumerListener) {
+    this.handler = handler;
     this.listener = listener;
     listener.assigned?.(this.assignment);
   }
@@ -63,6 +67,12 @@ class FakeConsumer implements DriverConsumer {
   }
   async commit(offsets: TopicPartitionOffset[]) {
     this.commits.push(offsets);
+    for (const w of this.commitWaiters.filter((w) => this.commits.length >= w.count)) w.resolve();
+  }
+  /** Resolves once `count` commits have been made. */
+  committedTimes(count: number): Promise<void> {
+    if (this.commits.length >= count) return Promise.resolve();
+    return new Promise((resolve) => this.commitWaiters.push({ count, resolve }));
   }
   async disconnect() {}
   /** Resolves once `call` has been made. */
@@ -212,5 +222,44 @@ describe('KafkaRpcServer positioning of partitions new to the group', () => {
     await server.close();
     expect(consumer.calls).toEqual([`resume ${TOPIC}/0`]);
     expect(admin.reads).toBe(1);
+  });
+});
+
+describe('KafkaRpcServer commits when a rebalance begins', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const record = (offset: number) => ({
+    topic: TOPIC,
+    partition: 0,
+    offset: String(offset),
+    key: null,
+    value: Buffer.from('{}'),
+    headers: {},
+    headerBytes: {},
+    timestamp: '0',
+  });
+
+  it('commits what is finished at once instead of at the end of the commit interval', async () => {
+    // setTimeout frozen: the commit interval started by the first commit never ends by itself
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const admin = new FakeAdmin(new Map([[0, '5']]), new Map([[0, '5']]), new Map([[0, '5']]));
+    const consumer = new FakeConsumer({ [TOPIC]: [0] });
+    const server = await start(new FakeDriver(admin, consumer));
+    try {
+      expect(consumer.handler!(TOPIC, 0, [record(5)])).toBe(1);
+      await consumer.committedTimes(1);
+      expect(consumer.handler!(TOPIC, 0, [record(6)])).toBe(1);
+      // handled, but its commit waits for the interval's end
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(consumer.commits).toEqual([[{ topic: TOPIC, partition: 0, offset: '6' }]]);
+      consumer.listener.rebalancing?.();
+      await consumer.committedTimes(2);
+      expect(consumer.commits[1]).toEqual([{ topic: TOPIC, partition: 0, offset: '7' }]);
+    } finally {
+      await server.close();
+    }
   });
 });
