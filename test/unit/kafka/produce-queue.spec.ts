@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { ProduceRecord } from '../../../lib/kafka/driver/kafka-driver.js';
-import { MAX_CHUNK_RECORDS, MAX_IN_FLIGHT_PER_TOPIC, ProduceQueue } from '../../../lib/kafka/produce-queue.js';
+import {
+  MAX_CHUNK_RECORDS,
+  MAX_IN_FLIGHT_PER_TOPIC,
+  ProduceQueue,
+} from '../../../lib/kafka/produce-queue.js';
 
 const record = (topic: string, size = 10): ProduceRecord => ({
   topic,
