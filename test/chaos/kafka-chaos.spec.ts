@@ -160,6 +160,11 @@ describe('Kafka cluster chaos', () => {
       });
       full.fault = `${name}, undone`;
       rows.splice(rows.indexOf(full), 0, figures(traffic, `${name}, until undone`, detection, t, undoneAt));
+      if (process.env.CHAOS_DEBUG) {
+        console.log(
+          `outcomes per second since "${name}" (${new Date(t).toISOString()}, undone at +${undoneAt - t} ms):\n${timeline(traffic, t)}`,
+        );
+      }
       return full;
     } catch (err) {
       // a hung or mismatched request fails after the fault: show when it came

@@ -53,6 +53,16 @@ const LEVELS = {
   debug: LogLevel.DEBUG,
 };
 
+/**
+ * How old a kafkajs consumer's metadata may get before its next fetch refreshes it (kafkajs default
+ * 300 000 ms). A consumer whose partition leader died does not refresh on the connection errors
+ * (kafkajs's `recoverFromFetch` handles only stale-metadata errors and a closed connection): it
+ * retries the dead node until its retries run out (about 10 s with `DEFAULT_KAFKA_RETRY`) and
+ * then crashes and rejoins its group. With this age one of those retries finds the new leader within
+ * about 2 s of the move. Cost: one Metadata request of the consumer's topics every 2 s.
+ */
+export const KAFKAJS_CONSUMER_METADATA_MAX_AGE_MS = 2_000;
+
 export function createKafkajsDriver(options: KafkaConnectionOptions, logContext: string): KafkaDriver {
   return new KafkajsDriver(options, logContext);
 }
@@ -109,6 +119,7 @@ class KafkajsDriver implements KafkaDriver {
         ...(options.rebalanceTimeout !== undefined ? { rebalanceTimeout: options.rebalanceTimeout } : {}),
         maxWaitTimeInMs: options.maxWaitTimeInMs,
         maxBytesPerPartition: options.maxBytesPerPartition,
+        metadataMaxAge: KAFKAJS_CONSUMER_METADATA_MAX_AGE_MS,
         allowAutoTopicCreation: false,
         // kafkajs restarts a crashed consumer itself (same group) for retriable errors, after asking this.
         // With fresh groups we restart it ourselves, as a new consumer in a new group.

@@ -1,6 +1,10 @@
-import type { Consumer } from 'kafkajs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KafkajsConsumer } from '../../../lib/kafka/kafkajs/kafkajs-driver.js';
+import kafkajs, { type Consumer } from 'kafkajs';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  KAFKAJS_CONSUMER_METADATA_MAX_AGE_MS,
+  KafkajsConsumer,
+  createKafkajsDriver,
+} from '../../../lib/kafka/kafkajs/kafkajs-driver.js';
 
 /** A kafkajs consumer whose `connect()` hangs until the test lets it finish. */
 function slowConsumer() {
@@ -41,4 +45,33 @@ describe('KafkajsConsumer.run', () => {
     await new Promise((resolve) => setImmediate(resolve)); // one turn: Node reports unhandled rejections there
     expect(unhandled).toEqual([]);
   }, 2_000);
+});
+
+describe('createKafkajsDriver consumer', () => {
+  it('refreshes the consumer metadata every 2 s, so a fetch retried against a dead leader finds the new one', async () => {
+    // kafkajs's default is 300 s: a consumer retrying a killed leader kept its stale metadata until
+    // its retries ran out (~10 s) and it crashed and rejoined (the chaos suite's leader kills)
+    const fake = slowConsumer();
+    const spy = vi.spyOn(kafkajs.Kafka.prototype, 'consumer').mockReturnValue(fake.consumer);
+    try {
+      const driver = createKafkajsDriver({ brokers: ['127.0.0.1:1'] }, 'test');
+      const consumer = driver.consumer({
+        groupId: 'g',
+        sessionTimeout: 10_000,
+        heartbeatInterval: 1_000,
+        maxWaitTimeInMs: 100,
+        maxBytesPerPartition: 1_000_000,
+      });
+      await consumer.subscribe(['t'], { fromBeginning: false });
+      await expect(consumer.run(() => 0, {}, 20)).rejects.toThrow(/did not join/);
+      expect(spy).toHaveBeenCalledWith(
+        expect.objectContaining({ metadataMaxAge: KAFKAJS_CONSUMER_METADATA_MAX_AGE_MS }),
+      );
+      expect(KAFKAJS_CONSUMER_METADATA_MAX_AGE_MS).toBe(2_000);
+      fake.finishConnect();
+      await fake.disconnectedOnce;
+    } finally {
+      spy.mockRestore();
+    }
+  });
 });

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { ProduceRecord } from '../../../lib/kafka/driver/kafka-driver.js';
-import { MAX_CHUNK_RECORDS, ProduceQueue } from '../../../lib/kafka/produce-queue.js';
+import {
+  MAX_CHUNK_RECORDS,
+  MAX_IN_FLIGHT_PER_TOPIC,
+  ProduceQueue,
+} from '../../../lib/kafka/produce-queue.js';
 
 const record = (topic: string, size = 10): ProduceRecord => ({
   topic,
@@ -101,5 +105,37 @@ describe('ProduceQueue', () => {
       queue.push(record('b')),
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+  });
+
+  it('keeps at most MAX_IN_FLIGHT_PER_TOPIC requests of a topic in flight; what waits shares the next one', async () => {
+    // a leader that holds every produce (acks -1 while a follower is cut off): without the limit each
+    // turn of the event loop sent one more request, which a broker would read only after the earlier ones
+    const sent: string[][] = [];
+    const release: Array<() => void> = [];
+    const queue = new ProduceQueue(
+      (records) => {
+        sent.push(records.map((r) => r.topic));
+        return new Promise<void>((resolve) => release.push(resolve));
+      },
+      () => false,
+    );
+    const turn = () => new Promise((r) => setImmediate(r));
+    const pushed: Promise<void>[] = [];
+    for (let i = 0; i < 20; i++) {
+      pushed.push(queue.push(record('slow')));
+      if (i === 10) pushed.push(queue.push(record('other')));
+      await turn();
+    }
+    expect(sent.filter((s) => s.includes('slow'))).toHaveLength(MAX_IN_FLIGHT_PER_TOPIC);
+    // another topic is not held back by the slow one
+    expect(sent).toContainEqual(['other']);
+    expect(queue.length).toBe(20 - MAX_IN_FLIGHT_PER_TOPIC);
+    release.shift()!();
+    await turn();
+    await turn();
+    expect(sent.at(-1)).toEqual(Array(20 - MAX_IN_FLIGHT_PER_TOPIC).fill('slow'));
+    while (release.length) release.shift()!();
+    await Promise.all(pushed);
+    expect(queue.length).toBe(0);
   });
 });
