@@ -68,19 +68,21 @@ export class ProduceQueue {
     const entries = this.queue;
     this.queue = [];
     let chunk: Entry[] = [];
+    /** The topics of `chunk`: a lookup per record, not a scan of the chunk. */
+    let chunkTopics = new Set<string>();
     let bytes = 0;
     for (const entry of entries) {
       const topic = entry.record.topic;
       // a topic at its limit keeps its records (in order) for the request after the next completion;
       // one whose last slot the current chunk takes may still add to that chunk
-      const inChunk = chunk.some((e) => e.record.topic === topic);
-      if (!inChunk && (this.inFlight.get(topic) ?? 0) >= MAX_IN_FLIGHT_PER_TOPIC) {
+      if (!chunkTopics.has(topic) && (this.inFlight.get(topic) ?? 0) >= MAX_IN_FLIGHT_PER_TOPIC) {
         this.queue.push(entry);
         continue;
       }
       if (chunk.length > 0 && (bytes + entry.size > MAX_CHUNK_BYTES || chunk.length >= MAX_CHUNK_RECORDS)) {
-        this.dispatch(chunk);
+        this.dispatch(chunk, chunkTopics);
         chunk = [];
+        chunkTopics = new Set();
         bytes = 0;
         if ((this.inFlight.get(topic) ?? 0) >= MAX_IN_FLIGHT_PER_TOPIC) {
           this.queue.push(entry);
@@ -88,14 +90,14 @@ export class ProduceQueue {
         }
       }
       chunk.push(entry);
+      chunkTopics.add(topic);
       bytes += entry.size;
     }
-    if (chunk.length > 0) this.dispatch(chunk);
+    if (chunk.length > 0) this.dispatch(chunk, chunkTopics);
   }
 
   /** Sends a chunk holding a slot of each of its topics until it completes, then flushes what waited. */
-  private dispatch(chunk: Entry[]): void {
-    const topics = new Set(chunk.map((e) => e.record.topic));
+  private dispatch(chunk: Entry[], topics: Set<string>): void {
     for (const t of topics) this.inFlight.set(t, (this.inFlight.get(t) ?? 0) + 1);
     void this.sendChunk(chunk).finally(() => {
       for (const t of topics) {
