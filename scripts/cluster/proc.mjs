@@ -33,7 +33,7 @@ export function pidOf(dir, name) {
 }
 
 /**
- * Starts `command` detached in its own session, output appended to `<dir>/<name>.log`; returns its pid.
+ * Starts `command` detached in its own session, in `dir`, output appended to `<dir>/<name>.log`; returns its pid.
  * `gid` runs it under a group of its own (as root), which lets nftables tell its packets apart
  * (`meta skgid`) for a partition.
  */
@@ -42,6 +42,9 @@ export function start(dir, name, command, args, env = {}, gid = undefined) {
   const log = openSync(join(dir, `${name}.log`), 'a');
   writeFileSync(log, `===== ${new Date().toISOString()}: started by scripts/cluster =====\n`);
   const child = spawn(command, args, {
+    // in its own folder: a file a node writes relative to its working directory (a RabbitMQ node
+    // restarting Mnesia after a pause wrote `Mnesia.<node>/` there) stays out of the checkout
+    cwd: dir,
     detached: true,
     stdio: ['ignore', log, log],
     env: { ...process.env, ...env },
