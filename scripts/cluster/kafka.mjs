@@ -28,6 +28,14 @@ export const KAFKA_BROKER_HEARTBEAT_INTERVAL_MS = 1_000;
  * then a produce with acks=all to its partitions waits. A killed broker leaves every ISR when fenced.
  */
 export const KAFKA_REPLICA_LAG_TIME_MAX_MS = 10_000;
+/**
+ * Tuned (defaults 2 000 / 1 000 ms): a controller that has heard nothing from the active controller for
+ * the fetch timeout stands for election after a random wait of up to the election timeout. When the
+ * killed node was the active controller, the new one starts every broker's session afresh, so its
+ * partitions move this much later than another node's.
+ */
+export const KAFKA_QUORUM_FETCH_TIMEOUT_MS = 1_000;
+export const KAFKA_QUORUM_ELECTION_TIMEOUT_MS = 500;
 
 const LIBS = process.env.BROKERS_KAFKA_LIBS ?? join(ROOT, '.brokers/kafka-libs');
 const dirOf = (env) => join(env.stateDir, 'kafka');
@@ -71,6 +79,8 @@ function config(env, node) {
     'share.coordinator.state.topic.replication.factor=3',
     'share.coordinator.state.topic.min.isr=2',
     'group.initial.rebalance.delay.ms=0',
+    `controller.quorum.fetch.timeout.ms=${KAFKA_QUORUM_FETCH_TIMEOUT_MS}`,
+    `controller.quorum.election.timeout.ms=${KAFKA_QUORUM_ELECTION_TIMEOUT_MS}`,
     `broker.session.timeout.ms=${KAFKA_BROKER_SESSION_TIMEOUT_MS}`,
     `broker.heartbeat.interval.ms=${KAFKA_BROKER_HEARTBEAT_INTERVAL_MS}`,
     `replica.lag.time.max.ms=${KAFKA_REPLICA_LAG_TIME_MAX_MS}`,
@@ -210,6 +220,28 @@ export async function down(env) {
 }
 
 export const killNode = (env, i) => kill(dirOf(env), env.kafka[i].name);
+
+/**
+ * The node id of the active controller, from the nodes' logs: the node that last logged becoming it,
+ * at the highest epoch (kafkajs's describeCluster names a random broker as "controller" on KRaft).
+ * undefined when no node has logged it.
+ */
+export function activeController(env) {
+  let best;
+  for (const node of env.kafka) {
+    let log;
+    try {
+      log = readFileSync(join(dirOf(env), `${node.name}.log`), 'utf8');
+    } catch {
+      continue;
+    }
+    for (const m of log.matchAll(/Becoming the active controller at epoch (\d+)/g)) {
+      const epoch = Number(m[1]);
+      if (!best || epoch > best.epoch) best = { epoch, nodeId: node.nodeId };
+    }
+  }
+  return best?.nodeId;
+}
 
 /** The node (index) with node id `id`. */
 export const indexOf = (env, id) => env.kafka.findIndex((n) => n.nodeId === id);

@@ -16,6 +16,10 @@ import {
   KafkaRpcClient,
   KafkaRpcServer,
 } from '../../lib/kafka/index.js';
+import {
+  KAFKAJS_CONSUMER_METADATA_MAX_AGE_MS,
+  KAFKAJS_PRODUCER_METADATA_MAX_AGE_MS,
+} from '../../lib/kafka/kafkajs/kafkajs-driver.js';
 import { runFault } from './fault.js';
 import { heal, partition } from './netfilter.js';
 import { writeReport } from './report.js';
@@ -136,7 +140,7 @@ describe('Kafka cluster chaos', () => {
         `Apache Kafka 4.3.1 (KRaft), 3 nodes each broker + controller, static quorum, heap ${kafka.KAFKA_CLUSTER_HEAP.join(' ')}`,
         `topics: replication factor 3, min.insync.replicas 2, leaders pinned by replica assignment (request topics ${REQUEST_REPLICAS.join(',')}, reply topic ${REPLY_REPLICAS.join(',')}; no automatic leader rebalancing); producers acks -1 (all, the transport's default)`,
         `traffic ~200 req/s, one in four a 3-value stream, request timeout ${DEFAULT_REQUEST_TIMEOUT_MS} ms, hung = no outcome after ${DEFAULT_REQUEST_TIMEOUT_MS + HUNG_MARGIN_MS} ms; kafkajs driver`,
-        `broker.session.timeout.ms ${kafka.KAFKA_BROKER_SESSION_TIMEOUT_MS}, broker.heartbeat.interval.ms ${kafka.KAFKA_BROKER_HEARTBEAT_INTERVAL_MS}, replica.lag.time.max.ms ${kafka.KAFKA_REPLICA_LAG_TIME_MAX_MS} (tuned; defaults 9000 / 2000 / 30000); client and server requestTimeout ${REQUEST_TIMEOUT_MS} ms (tuned; kafkajs default 30 000); otherwise defaults: consumer session ${DEFAULT_KAFKA_SESSION_TIMEOUT} ms, fetch wait ${DEFAULT_KAFKA_CLIENT_MAX_WAIT} ms, retry ${DEFAULT_KAFKA_RETRY.initialRetryTime}-${DEFAULT_KAFKA_RETRY.maxRetryTime} ms, metadata refreshed on a leader error (kafkajs metadataMaxAge 300 s)`,
+        `broker.session.timeout.ms ${kafka.KAFKA_BROKER_SESSION_TIMEOUT_MS}, broker.heartbeat.interval.ms ${kafka.KAFKA_BROKER_HEARTBEAT_INTERVAL_MS}, replica.lag.time.max.ms ${kafka.KAFKA_REPLICA_LAG_TIME_MAX_MS} (tuned; defaults 9000 / 2000 / 30000), controller.quorum.fetch.timeout.ms ${kafka.KAFKA_QUORUM_FETCH_TIMEOUT_MS}, controller.quorum.election.timeout.ms ${kafka.KAFKA_QUORUM_ELECTION_TIMEOUT_MS} (tuned; defaults 2000 / 1000); client and server requestTimeout ${REQUEST_TIMEOUT_MS} ms (tuned; kafkajs default 30 000); producer and consumer metadata refreshed every ${KAFKAJS_PRODUCER_METADATA_MAX_AGE_MS} / ${KAFKAJS_CONSUMER_METADATA_MAX_AGE_MS} ms (the transport's kafkajs setting; kafkajs default 300 000); otherwise defaults: consumer session ${DEFAULT_KAFKA_SESSION_TIMEOUT} ms, fetch wait ${DEFAULT_KAFKA_CLIENT_MAX_WAIT} ms, retry ${DEFAULT_KAFKA_RETRY.initialRetryTime}-${DEFAULT_KAFKA_RETRY.maxRetryTime} ms`,
       ],
       rows,
     );
@@ -182,15 +186,22 @@ describe('Kafka cluster chaos', () => {
   };
 
   const fencing = `broker session ${kafka.KAFKA_BROKER_SESSION_TIMEOUT_MS} ms (tuned), leader moved by the controller`;
+  /** The detection of a kill of node `id`, which says whether it was the active controller. */
+  const killDetection = (id: number) =>
+    kafka.activeController(env) === id
+      ? `${fencing}; it was the active controller: the others elect one first (quorum fetch timeout ${kafka.KAFKA_QUORUM_FETCH_TIMEOUT_MS} ms, tuned)`
+      : `${fencing}; not the active controller`;
 
   it('kills the node leading the request topics (SIGKILL) and restarts it', async () => {
     const leader = await pinnedLeader(REQUEST_TOPICS, REQUEST_REPLICAS[0]!);
-    await fault('kill request topics leader', fencing, () => killAndRestart(leader));
+    await fault('kill request topics leader', killDetection(REQUEST_REPLICAS[0]!), () =>
+      killAndRestart(leader),
+    );
   }, 300_000);
 
   it('kills the node leading the reply topic (SIGKILL) and restarts it', async () => {
     const leader = await pinnedLeader([REPLY_TOPIC], REPLY_REPLICAS[0]!);
-    await fault('kill reply topic leader', fencing, () => killAndRestart(leader));
+    await fault('kill reply topic leader', killDetection(REPLY_REPLICAS[0]!), () => killAndRestart(leader));
   }, 300_000);
 
   it('partitions a follower of the request and reply topics away (nftables) and heals it', async () => {

@@ -2,6 +2,7 @@ import kafkajs, { type Consumer } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   KAFKAJS_CONSUMER_METADATA_MAX_AGE_MS,
+  KAFKAJS_PRODUCER_METADATA_MAX_AGE_MS,
   KafkajsConsumer,
   createKafkajsDriver,
 } from '../../../lib/kafka/kafkajs/kafkajs-driver.js';
@@ -70,6 +71,23 @@ describe('createKafkajsDriver consumer', () => {
       expect(KAFKAJS_CONSUMER_METADATA_MAX_AGE_MS).toBe(2_000);
       fake.finishConnect();
       await fake.disconnectedOnce;
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
+describe('createKafkajsDriver producer', () => {
+  it('refreshes the producer metadata every 2 s, so sends stop going to a leader cut off by a partition', () => {
+    // kafkajs's default is 300 s: a producer whose leader was partitioned away kept sending to it,
+    // each send waiting out its request timeout (the chaos suite's leader-partition fault)
+    const spy = vi.spyOn(kafkajs.Kafka.prototype, 'producer');
+    try {
+      createKafkajsDriver({ brokers: ['127.0.0.1:1'] }, 'test').producer({});
+      expect(spy).toHaveBeenCalledWith(
+        expect.objectContaining({ metadataMaxAge: KAFKAJS_PRODUCER_METADATA_MAX_AGE_MS }),
+      );
+      expect(KAFKAJS_PRODUCER_METADATA_MAX_AGE_MS).toBe(2_000);
     } finally {
       spy.mockRestore();
     }
