@@ -223,6 +223,19 @@ describe('Kafka cluster chaos', () => {
     );
   }, 300_000);
 
+  it('kills the node running the active controller (SIGKILL) and restarts it', async () => {
+    // the other two elect a controller and only then fence the dead node: the slowest node kill
+    const id = kafka.activeController(env);
+    expect(id, 'a node logged becoming the active controller').toBeDefined();
+    const leads = (await kafka.partitionsOf(env, [...REQUEST_TOPICS, REPLY_TOPIC]))
+      .filter((p) => p.leader === id)
+      .map((p) => p.topic);
+    const what = leads.length ? `it leads ${[...new Set(leads)].join(', ')}` : 'it leads none of the topics';
+    await fault('kill the active controller', `${killDetection(id!)}; ${what}`, () =>
+      killAndRestart(kafka.indexOf(env, id!)),
+    );
+  }, 300_000);
+
   it('kills a worker mid-request: the request is redelivered and answered exactly once', async () => {
     // its own client: the redelivery waits for the dead worker's group session to expire
     const patient = new KafkaRpcClient({
