@@ -1,4 +1,5 @@
 // npm run test:chaos [-- nats rabbitmq kafka]: the chaos suite (test/chaos/) on 3-node clusters.
+// TEST_KAFKA_DRIVER=platformatic runs the Kafka spec on the @platformatic/kafka driver (under Node 24).
 // It re-runs itself in a new network namespace (`unshare -n`, loopback brought up), so the clusters,
 // their ports and the nftables rules of the partitions never touch the machine's loopback and vanish
 // with the namespace; there it starts each cluster (scripts/cluster/), runs its spec, stops it.
@@ -21,7 +22,14 @@ if (process.env.CHAOS_NETNS !== '1') {
   const t0 = Date.now();
   // the namespace has no network: packages, jars and RabbitMQ 4.0.5 are fetched before entering it
   if (run('node', ['scripts/cluster/cli.mjs', 'install', ...brokers]) !== 0) process.exit(1);
-  const code = run('unshare', ['-n', process.execPath, self, ...brokers], { CHAOS_NETNS: '1' });
+  const inner = { CHAOS_NETNS: '1' };
+  if (brokers.includes('kafka') && process.env.TEST_KAFKA_DRIVER === 'platformatic') {
+    // @platformatic/kafka needs Node 24 (scripts/node24.sh fetches it from the npm registry)
+    const node24 = spawnSync('bash', ['scripts/node24.sh'], { cwd: ROOT, encoding: 'utf8' });
+    if (node24.status !== 0) process.exit(1);
+    inner.CHAOS_KAFKA_NODE = node24.stdout.trim();
+  }
+  const code = run('unshare', ['-n', process.execPath, self, ...brokers], inner);
   console.log(
     `[chaos] ${brokers.join(', ')}: ${code === 0 ? 'passed' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
   );
@@ -37,9 +45,16 @@ for (const broker of brokers) {
   if (run('node', ['scripts/cluster/cli.mjs', 'up', broker], env) !== 0) {
     failed = true;
   } else {
+    const node = (broker === 'kafka' && process.env.CHAOS_KAFKA_NODE) || process.execPath;
     const code = run(
-      'npx',
-      ['vitest', 'run', '--config', 'vitest.chaos.config.ts', `test/chaos/${broker}-chaos.spec.ts`],
+      node,
+      [
+        'node_modules/vitest/vitest.mjs',
+        'run',
+        '--config',
+        'vitest.chaos.config.ts',
+        `test/chaos/${broker}-chaos.spec.ts`,
+      ],
       env,
     );
     failed ||= code !== 0;

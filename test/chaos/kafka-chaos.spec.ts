@@ -20,6 +20,7 @@ import {
   KAFKAJS_CONSUMER_METADATA_MAX_AGE_MS,
   KAFKAJS_PRODUCER_METADATA_MAX_AGE_MS,
 } from '../../lib/kafka/kafkajs/kafkajs-driver.js';
+import { KAFKA_TEST_DRIVER } from '../integration/support/kafka-test-driver.js';
 import { runFault } from './fault.js';
 import { heal, partition } from './netfilter.js';
 import { writeReport } from './report.js';
@@ -113,12 +114,17 @@ describe('Kafka cluster chaos', () => {
     @Module({ controllers: [ChaosController] })
     class ChaosModule {}
     app = await NestFactory.createMicroservice(ChaosModule, {
-      strategy: new KafkaRpcServer({ client: connection('chaos-server'), topics: { create: false } }),
+      strategy: new KafkaRpcServer({
+        client: connection('chaos-server'),
+        driver: KAFKA_TEST_DRIVER,
+        topics: { create: false },
+      }),
       logger: process.env.CHAOS_DEBUG ? ['error', 'warn'] : false,
     });
     await app.listen();
     client = new KafkaRpcClient({
       client: connection('chaos-client'),
+      driver: KAFKA_TEST_DRIVER,
       replyTopic: REPLY_TOPIC,
       topics: { create: false },
       timeout: DEFAULT_REQUEST_TIMEOUT_MS,
@@ -139,7 +145,7 @@ describe('Kafka cluster chaos', () => {
       [
         `Apache Kafka 4.3.1 (KRaft), 3 nodes each broker + controller, static quorum, heap ${kafka.KAFKA_CLUSTER_HEAP.join(' ')}`,
         `topics: replication factor 3, min.insync.replicas 2, leaders pinned by replica assignment (request topics ${REQUEST_REPLICAS.join(',')}, reply topic ${REPLY_REPLICAS.join(',')}; no automatic leader rebalancing); producers acks -1 (all, the transport's default)`,
-        `traffic ~200 req/s, one in four a 3-value stream, request timeout ${DEFAULT_REQUEST_TIMEOUT_MS} ms, hung = no outcome after ${DEFAULT_REQUEST_TIMEOUT_MS + HUNG_MARGIN_MS} ms; kafkajs driver`,
+        `traffic ~200 req/s, one in four a 3-value stream, request timeout ${DEFAULT_REQUEST_TIMEOUT_MS} ms, hung = no outcome after ${DEFAULT_REQUEST_TIMEOUT_MS + HUNG_MARGIN_MS} ms; ${KAFKA_TEST_DRIVER} driver (TEST_KAFKA_DRIVER)`,
         `broker.session.timeout.ms ${kafka.KAFKA_BROKER_SESSION_TIMEOUT_MS}, broker.heartbeat.interval.ms ${kafka.KAFKA_BROKER_HEARTBEAT_INTERVAL_MS}, replica.lag.time.max.ms ${kafka.KAFKA_REPLICA_LAG_TIME_MAX_MS} (tuned; defaults 9000 / 2000 / 30000), controller.quorum.fetch.timeout.ms ${kafka.KAFKA_QUORUM_FETCH_TIMEOUT_MS}, controller.quorum.election.timeout.ms ${kafka.KAFKA_QUORUM_ELECTION_TIMEOUT_MS} (tuned; defaults 2000 / 1000); client and server requestTimeout ${REQUEST_TIMEOUT_MS} ms (tuned; kafkajs default 30 000); producer and consumer metadata refreshed every ${KAFKAJS_PRODUCER_METADATA_MAX_AGE_MS} / ${KAFKAJS_CONSUMER_METADATA_MAX_AGE_MS} ms (the transport's kafkajs setting; kafkajs default 300 000); otherwise defaults: consumer session ${DEFAULT_KAFKA_SESSION_TIMEOUT} ms, fetch wait ${DEFAULT_KAFKA_CLIENT_MAX_WAIT} ms, retry ${DEFAULT_KAFKA_RETRY.initialRetryTime}-${DEFAULT_KAFKA_RETRY.maxRetryTime} ms`,
       ],
       rows,
@@ -240,6 +246,7 @@ describe('Kafka cluster chaos', () => {
     // its own client: the redelivery waits for the dead worker's group session to expire
     const patient = new KafkaRpcClient({
       client: connection('chaos-patient'),
+      driver: KAFKA_TEST_DRIVER,
       topics: { create: false },
       timeout: 60_000,
     });

@@ -35,7 +35,11 @@ async function strategy(): Promise<CustomStrategy['strategy']> {
   }
   if (broker === 'kafka') {
     const { KafkaRpcServer } = await import('../../lib/kafka/index.js');
-    return new KafkaRpcServer({ client: { brokers: target.split(','), clientId: 'chaos-worker' } });
+    const { KAFKA_TEST_DRIVER } = await import('../integration/support/kafka-test-driver.js');
+    return new KafkaRpcServer({
+      client: { brokers: target.split(','), clientId: 'chaos-worker' },
+      driver: KAFKA_TEST_DRIVER,
+    });
   }
   throw new Error(`unknown broker ${broker}`);
 }
