@@ -12,7 +12,7 @@ import { describe } from '../core/describe.js';
 import { DEFAULT_MAX_CONCURRENCY } from '../core/options.js';
 import { RpcServer, type Route } from '../core/rpc-server.js';
 import { responderId } from '../core/stream-binding.js';
-import { Headers, type InboundMessage, type OutboundMessage } from '../core/wire.js';
+import { headerMap, Headers, type InboundMessage, type OutboundMessage } from '../core/wire.js';
 import { NatsJetStreamRpcContext } from './jetstream/jetstream-context.js';
 import {
   afterDispatch,
@@ -34,7 +34,7 @@ import {
   ensureDeadLetterStream,
   ensureRequestStream,
 } from './jetstream/jetstream-topology.js';
-import { readHeaders, writeHeaders } from './nats-headers.js';
+import { readHeaders, readMsgHeaders, writeHeaders } from './nats-headers.js';
 import { publish } from './nats-publish.js';
 import { natsRefusal } from './nats-refusal.js';
 import { NatsRpcContext } from './nats-rpc.context.js';
@@ -214,7 +214,7 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
   }
 
   private onMessage(route: Route, msg: Msg, responder: string): Promise<unknown> {
-    const headers = readHeaders(msg.headers);
+    const headers = readMsgHeaders(msg)?.headers ?? headerMap();
     const nest =
       (this.options.nestCompat ?? DEFAULT_NEST_COMPAT)
         ? readNestRequest(msg.data, headers[Headers.contentType])
