@@ -64,12 +64,22 @@ function parseBlock(text: string): HeaderMap | undefined {
 }
 
 /**
+ * nats.js headers whose block is encoded with `Buffer.from` (pooled for small blocks) instead of a
+ * `TextEncoder`: the same bytes, in about half the time for the few dozen bytes a request carries.
+ */
+class PooledHeaders extends MsgHdrsImpl {
+  override encode(): Uint8Array {
+    return Buffer.from(this.toString(), 'utf8');
+  }
+}
+
+/**
  * A plain map plus content type (and correlation id when given) to nats.js headers. Filled in one
  * pass: `MsgHdrs.set` looks the name up twice and canonicalises it on every call. The names the wire
  * protocol owns are valid as they are; every other name, and every value, is checked as nats.js does.
  */
 export function writeHeaders(map: HeaderMap, contentType: string, correlationId?: string): MsgHdrs {
-  const hdrs = new MsgHdrsImpl();
+  const hdrs = new PooledHeaders();
   const entries = hdrs.headers;
   for (const key in map) {
     if (!RESERVED_HEADERS.has(key)) canonicalMIMEHeaderKey(key); // throws on a name nats.js refuses
