@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Logger } from '@nestjs/common';
 import { type MessageHandler, Server } from '@nestjs/microservices';
-import { lastValueFrom, type Observable } from 'rxjs';
+import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import { CONTENT_TYPE_JSON, decode, encode } from './codec.js';
 import { afterAtLeast } from './clock.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
@@ -374,13 +374,22 @@ export abstract class RpcServer<
     }
     if (!expectsReply) return this.runWithoutReply(handler, message, data, context);
 
-    let stream$: Observable<unknown>;
+    let result: unknown;
     try {
-      stream$ = this.transformToObservable(await handler(data, context));
+      result = await handler(data, context);
     } catch (err) {
       await this.replyError(message, context, ...this.classify(err));
       return 'handled';
     }
+    // A plain value (a promise is settled by now) is the request's only reply: what `streamReplies`
+    // makes of `of(value)`, without the Observable, the stream tracking and the frame chain per request.
+    if (!isObservable(result)) {
+      await this.sendFrame(message, context, { type: 'value', value: result, final: true }).catch(
+        () => undefined,
+      );
+      return 'handled';
+    }
+    const stream$: Observable<unknown> = result;
     const eventMode = message.headers[Headers.replyMode] === 'event';
     const run = this.streams.start(
       message,

@@ -5,8 +5,8 @@ import { connect, createInbox, type Msg, type NatsConnection } from '@nats-io/tr
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { RpcConnectionError, RpcNoRespondersError, RpcStreamCapturedError } from '../core/errors.js';
 import { type ActiveRequest, type OutboundRequest, RpcClient } from '../core/rpc-client.js';
-import { Headers, type OutboundMessage } from '../core/wire.js';
-import { readHeaders, writeEnvelopeHeaders, writeHeaders } from './nats-headers.js';
+import { headerMap, Headers, type OutboundMessage } from '../core/wire.js';
+import { readMsgHeaders, writeEnvelopeHeaders, writeHeaders } from './nats-headers.js';
 import { encodeNestRequest, readNestReply } from '../core/nest-envelope.js';
 import { DEFAULT_PROTOCOL } from '../core/options.js';
 import { publish } from './nats-publish.js';
@@ -174,13 +174,13 @@ export class NatsRpcClient extends RpcClient<NatsRpcClientOptions> {
   }
 
   private onReply(correlationId: string, msg: Msg): void {
-    const hdrs = msg.headers;
+    const read = readMsgHeaders(msg);
     // nats-server answers a request nobody subscribes to with an empty 503 status message.
-    if (hdrs?.code === 503 && msg.data.length === 0) {
+    if (read?.code === 503 && msg.data.length === 0) {
       return this.failRequest(correlationId, (entry) => new RpcNoRespondersError(entry.pattern));
     }
     // A stream captures the subject: nats-server stored the request and answered with its publish ack.
-    const ack = streamAckOf(msg);
+    const ack = read ? undefined : streamAckOf(msg);
     if (ack) {
       return this.failRequest(
         correlationId,
@@ -193,7 +193,7 @@ export class NatsRpcClient extends RpcClient<NatsRpcClientOptions> {
       if (id !== undefined && id !== null && id !== correlationId) return;
       return this.handleReply(correlationId, reply);
     }
-    const headers = readHeaders(hdrs);
+    const headers = read?.headers ?? headerMap();
     this.handleReply(correlationId, { body: msg.data, headers, contentType: headers[Headers.contentType] });
   }
 }

@@ -12,7 +12,7 @@ import { describe } from '../core/describe.js';
 import { DEFAULT_MAX_CONCURRENCY } from '../core/options.js';
 import { RpcServer, type Route } from '../core/rpc-server.js';
 import { responderId } from '../core/stream-binding.js';
-import { Headers, type InboundMessage, type OutboundMessage } from '../core/wire.js';
+import { headerMap, Headers, type InboundMessage, type OutboundMessage } from '../core/wire.js';
 import { NatsJetStreamRpcContext } from './jetstream/jetstream-context.js';
 import {
   afterDispatch,
@@ -34,13 +34,13 @@ import {
   ensureDeadLetterStream,
   ensureRequestStream,
 } from './jetstream/jetstream-topology.js';
-import { readHeaders, writeHeaders } from './nats-headers.js';
+import { readHeaders, readMsgHeaders, writeHeaders } from './nats-headers.js';
 import { publish } from './nats-publish.js';
 import { natsRefusal } from './nats-refusal.js';
 import { NatsRpcContext } from './nats-rpc.context.js';
 import { DEFAULT_NATS_QUEUE, natsConnectionOptions, type NatsRpcServerOptions } from './nats-rpc.options.js';
 import { watchStatus } from './nats-status.js';
-import { subjectMatches } from '../core/subjects.js';
+import { hasWildcard, subjectMatches } from '../core/subjects.js';
 import { encodeNestReply, nestRequestPayload, readNestRequest } from '../core/nest-envelope.js';
 import { DEFAULT_NEST_COMPAT } from '../core/options.js';
 import { ATTR_MESSAGING_CONSUMER_GROUP } from '../telemetry/semconv.js';
@@ -54,8 +54,10 @@ import type { TelemetryAttributes } from '../telemetry/telemetry-options.js';
 export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContext | NatsJetStreamRpcContext> {
   private nc?: NatsConnection;
   private subscriptions: Subscription[] = [];
-  /** The subjects of the request handlers (wildcards included). */
-  private requestSubjects: string[] = [];
+  /** The subjects of the request handlers without wildcards (a reply subject equal to one loops back). */
+  private exactRequestSubjects = new Set<string>();
+  /** The subjects of the request handlers with wildcards (a reply subject they match loops back). */
+  private wildcardRequestSubjects: string[] = [];
   private readonly jetstream?: ResolvedJetStreamServerOptions;
   private js?: JetStreamClient;
   private intake?: JetStreamIntake;
@@ -94,7 +96,9 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
   }
 
   protected async startTransport(routes: Route[]): Promise<void> {
-    this.requestSubjects = routes.filter((r) => !r.isEvent).map((r) => r.destination);
+    const requestSubjects = routes.filter((r) => !r.isEvent).map((r) => r.destination);
+    this.exactRequestSubjects = new Set(requestSubjects.filter((subject) => !hasWildcard(subject)));
+    this.wildcardRequestSubjects = requestSubjects.filter(hasWildcard);
     // refused credentials or certificate: fail at once with what was refused (nats.js does not retry them)
     const nc = await connect(natsConnectionOptions(this.options)).catch((err: unknown) => {
       throw natsRefusal(err, this.options) ?? err;
@@ -210,11 +214,15 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
 
   /** A reply subject that one of the request subscriptions matches would be delivered to it: a loop. */
   protected override isOwnRequestDestination(address: string): boolean {
-    return this.requestSubjects.some((subject) => subjectMatches(subject, address));
+    // checked for every request: a set lookup, and token matching only for wildcard subscriptions
+    return (
+      this.exactRequestSubjects.has(address) ||
+      this.wildcardRequestSubjects.some((subject) => subjectMatches(subject, address))
+    );
   }
 
   private onMessage(route: Route, msg: Msg, responder: string): Promise<unknown> {
-    const headers = readHeaders(msg.headers);
+    const headers = readMsgHeaders(msg)?.headers ?? headerMap();
     const nest =
       (this.options.nestCompat ?? DEFAULT_NEST_COMPAT)
         ? readNestRequest(msg.data, headers[Headers.contentType])
