@@ -144,7 +144,8 @@ describe('RabbitMQ batched acks', () => {
     await start(second.controller, 10);
     await expect(slow).resolves.toBe(-1); // answered by the second server, from the redelivery
     expect(second.seen).toMatchObject({ redelivered: 1, held: 1, quick: 0 });
+    // Not closed: closing a server whose socket was destroyed under it (reconnect off) does not resolve.
+    apps.splice(apps.indexOf(app), 1);
     acks.gate.release.resolve();
-    await app.close().catch(() => undefined);
   });
 });
