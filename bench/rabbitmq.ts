@@ -5,7 +5,9 @@
 // delivery guarantee (Nest with noAck: false acking in the handler, as its docs show; ours with noAck),
 // so ratios can be read like for like; ours also runs with its request queues declared as classic
 // queues version 2 (`x-queue-version: 2`). BENCH_PLAIN=1 adds ours with coalesceWrites off;
-// BENCH_NO_EXPIRY=1 adds ours with `timeout: 0` (requests published without a per-message `expiration`).
+// BENCH_NO_EXPIRY=1 adds ours with `timeout: 0` (requests published without a per-message `expiration`);
+// BENCH_ACK_EACH=1 adds ours with `batchAcks: false` (one `basic.ack` per request, as the raw server);
+// BENCH_RAW_PROPS=1 adds raw amqplib variants, each with one of the properties ours sends (see RawExtras).
 // Run: npm run bench:rabbitmq [-- --quick]   or   npm run bench -- rabbitmq
 //      BENCH_MS per measurement, BENCH_ROUNDS (median round reported): see bench/harness.ts;
 //      AMQP_URL (default amqp://guest:guest@127.0.0.1:5672); the broker from `bash scripts/brokers.sh up rabbitmq`.
@@ -16,6 +18,7 @@ import amqp, { type ConsumeMessage } from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import { firstValueFrom } from 'rxjs';
 import { RabbitRpcClient, RabbitRpcServer } from '../lib/rabbitmq/index.js';
+import { coalesceWrites } from '../lib/rabbitmq/rabbit-coalesce.js';
 import {
   BROKERS,
   BENCH_MS,
@@ -48,6 +51,7 @@ const queues = {
   plain: `bench.${run}.plain`,
   v2: `bench.${run}.v2`,
   noExpiry: `bench.${run}.no-expiry`,
+  ackEach: `bench.${run}.ack-each`,
 };
 const PREFETCH = 50;
 
@@ -78,15 +82,34 @@ class NestAckingEcho {
 class NestAckingEchoModule {}
 
 /**
+ * What a raw variant adds to the tutorial's properties (BENCH_RAW_PROPS=1), to price each of the
+ * properties ours sends in broker CPU: `mandatory`, an explicit `deliveryMode`, a per-message
+ * `expiration`, a one-entry headers table on requests (as `rpc-deadline`), and the reply's headers table.
+ */
+interface RawExtras {
+  mandatory?: boolean;
+  deliveryMode?: boolean;
+  expiration?: boolean;
+  headers?: boolean;
+  /** The request queue declared with a queue-wide `x-message-ttl` (30 s) instead. */
+  queueTtl?: boolean;
+  /** Both connections' frames written with one syscall per turn, as ours does (`coalesceWrites`). */
+  coalesced?: boolean;
+}
+
+/**
  * The raw baseline: the tutorial's RPC server (manual ack, same prefetch) and a direct reply-to client,
  * with TCP_NODELAY as our adapter sets it (amqplib's default, Nagle on, costs ~40 ms per lone request).
  */
-async function rawPair() {
+async function rawPair(extra: RawExtras = {}, queue = queues.raw) {
   const serverConn = await amqp.connect(url, { noDelay: true });
   const sch = await serverConn.createChannel();
-  await sch.assertQueue(queues.raw, { durable: false });
+  await sch.assertQueue(queue, {
+    durable: false,
+    ...(extra.queueTtl ? { arguments: { 'x-message-ttl': 30_000 } } : {}),
+  });
   await sch.prefetch(PREFETCH);
-  await sch.consume(queues.raw, (msg) => {
+  await sch.consume(queue, (msg) => {
     if (!msg) return;
     const request = JSON.parse(msg.content.toString());
     sch.sendToQueue(msg.properties.replyTo, Buffer.from(JSON.stringify(request)), {
@@ -97,6 +120,10 @@ async function rawPair() {
   });
 
   const clientConn = await amqp.connect(url, { noDelay: true });
+  if (extra.coalesced) {
+    coalesceWrites(serverConn);
+    coalesceWrites(clientConn);
+  }
   const cch = await clientConn.createChannel();
   const waiting = new Map<string, (msg: ConsumeMessage) => void>();
   await cch.consume(
@@ -114,14 +141,18 @@ async function rawPair() {
     new Promise<unknown>((resolve) => {
       const correlationId = String(seq++);
       waiting.set(correlationId, (msg) => resolve(JSON.parse(msg.content.toString())));
-      cch.sendToQueue(queues.raw, Buffer.from(JSON.stringify(payload)), {
+      cch.sendToQueue(queue, Buffer.from(JSON.stringify(payload)), {
         correlationId,
         replyTo: 'amq.rabbitmq.reply-to',
         contentType: 'application/json',
+        ...(extra.mandatory ? { mandatory: true } : {}),
+        ...(extra.deliveryMode ? { deliveryMode: 1 } : {}),
+        ...(extra.expiration ? { expiration: '30000' } : {}),
+        ...(extra.headers ? { headers: { 'rpc-deadline': String(Date.now() + 30_000) } } : {}),
       });
     });
   const close = async () => {
-    await sch.deleteQueue(queues.raw);
+    await sch.deleteQueue(queue);
     await serverConn.close();
     await clientConn.close();
   };
@@ -195,6 +226,29 @@ async function main() {
     process.env.BENCH_NO_EXPIRY === '1'
       ? await ours(echoModule(queues.noExpiry), {}, queues.noExpiry, { timeout: 0 })
       : undefined;
+  // One ack per request (batchAcks off), as the raw server does.
+  const ackEach =
+    process.env.BENCH_ACK_EACH === '1'
+      ? await ours(echoModule(queues.ackEach), { batchAcks: false }, queues.ackEach)
+      : undefined;
+  const rawVariants: Array<[string, Awaited<ReturnType<typeof rawPair>>]> = [];
+  if (process.env.BENCH_RAW_PROPS === '1') {
+    const variants: Array<[string, RawExtras]> = [
+      ['raw + mandatory', { mandatory: true }],
+      ['raw + deliveryMode', { deliveryMode: true }],
+      ['raw + expiration', { expiration: true }],
+      ['raw + headers', { headers: true }],
+      ['raw + all four', { mandatory: true, deliveryMode: true, expiration: true, headers: true }],
+      ['raw + queue TTL', { queueTtl: true }],
+      ['raw, coalesced', { coalesced: true }],
+      [
+        'raw, coalesced + all four',
+        { coalesced: true, mandatory: true, deliveryMode: true, expiration: true, headers: true },
+      ],
+    ];
+    for (const [name, extra] of variants)
+      rawVariants.push([name, await rawPair(extra, `bench.${run}.${name.replace(/\W+/g, '-')}`)]);
+  }
   const small = payloadOf(PAYLOAD_SIZES[0]);
   const contenders: Array<[string, () => Promise<unknown>]> = [
     ['raw amqplib', raw.call(small)],
@@ -206,6 +260,8 @@ async function main() {
   ];
   if (plain) contenders.push(['ours, coalesceWrites off', plain.call(small)]);
   if (noExpiry) contenders.push(['ours, no expiration', noExpiry.call(small)]);
+  if (ackEach) contenders.push(['ours, one ack per request', ackEach.call(small)]);
+  for (const [name, pair] of rawVariants) contenders.push([name, pair.call(small)]);
   const large = PAYLOAD_SIZES.slice(1);
   const largeContenders = (payload: object): Array<[string, () => Promise<unknown>]> => [
     ['raw amqplib', raw.call(payload)],
@@ -223,6 +279,16 @@ async function main() {
     ['ours, classic v2', 'nestjs-broker-rpc', 'classic queue v2 against v1'],
     ['ours, no expiration', 'nestjs-broker-rpc', 'without a per-message expiration'],
     ['ours, no expiration', 'raw amqplib', 'both acking, neither with an expiration'],
+    ['nestjs-broker-rpc', 'ours, one ack per request', 'multiple acks against one per request'],
+    ['raw + mandatory', 'raw amqplib', 'requests published mandatory'],
+    ['raw + deliveryMode', 'raw amqplib', 'requests with an explicit deliveryMode 1'],
+    ['raw + expiration', 'raw amqplib', 'requests with a per-message expiration'],
+    ['raw + headers', 'raw amqplib', 'requests with a one-entry headers table'],
+    ['raw + all four', 'raw amqplib', 'requests with all four'],
+    ['raw + queue TTL', 'raw amqplib', 'a queue-wide message TTL'],
+    ['raw, coalesced', 'raw amqplib', 'frames written once per turn'],
+    ['raw, coalesced + all four', 'raw, coalesced', 'coalesced, requests with all four'],
+    ['nestjs-broker-rpc', 'raw, coalesced + all four', 'the same frames and properties'],
   ];
   const sections: Section[] = [
     {
@@ -303,6 +369,8 @@ async function main() {
   await ourV2.close();
   await plain?.close();
   await noExpiry?.close();
+  await ackEach?.close();
+  for (const [, pair] of rawVariants) await pair.close();
   await nestClient.close();
   await nestApp.close();
   await nestAckClient.close();
@@ -317,6 +385,7 @@ async function main() {
     queues.plain,
     queues.v2,
     queues.noExpiry,
+    queues.ackEach,
   ])
     await ch.deleteQueue(q).catch(() => undefined);
   await cleanup.close();

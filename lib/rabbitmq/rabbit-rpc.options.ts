@@ -98,6 +98,13 @@ export interface RabbitRpcServerOptions extends RpcServerOptions, RabbitConnecti
    */
   noAck?: boolean;
   /**
+   * Acknowledge finished requests together: one `basic.ack` with `multiple` for each unbroken run of
+   * finished deliveries (from the oldest unacked up), sent on the next event-loop turn; requests that
+   * finish ahead of an older one still running are acked one by one. Fewer frames for the broker to
+   * handle; nothing unfinished is ever acked. Default true; false sends one ack per request at once.
+   */
+  batchAcks?: boolean;
+  /**
    * Extra attempts for an event whose handler failed, on queues that count deliveries (quorum queues,
    * `x-delivery-count`): it is requeued while fewer attempts were made, then dead-lettered (with a
    * dead-letter exchange) or dropped. Classic queues count nothing: there a failed event is never

@@ -1,7 +1,8 @@
 import type { AsyncApiTransport } from '../asyncapi/asyncapi-transport.js';
 import { rabbitServerAsyncApi } from './rabbit-asyncapi.js';
 import { queueArguments } from './rabbit-topology.js';
-import type { Channel, ChannelModel, ConsumeMessage, RecoveringChannelModel } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage, Message, RecoveringChannelModel } from 'amqplib';
+import { AckBatcher } from './rabbit-acks.js';
 import { publishMessage, type PublishProperties } from './rabbit-publish.js';
 import { RpcConnectionError, RpcPayloadTooLargeError } from '../core/errors.js';
 import { toBuffer } from '../core/bytes.js';
@@ -73,6 +74,8 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
   private readonly noAck: boolean;
   /** Requests in flight per channel: when it closes they are requeued, and their streams stop. */
   private readonly inFlight = new WeakMap<Channel, Set<InboundMessage>>();
+  /** Acks per channel, batched into `multiple` acks over each unbroken run of finished requests. */
+  private readonly acks = new WeakMap<Channel, AckBatcher>();
   private readonly eventRetries: number;
   private readonly nestCompat: boolean;
   /** Requests whose direct reply crashed the connection (RabbitMQ 3.10, caller's node down): dropped, not answered for ever. */
@@ -164,6 +167,8 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
   }
 
   protected closeTransport(): Promise<void> {
+    const ch = this.session.channel;
+    if (ch) this.acks.get(ch)?.flush(); // what finished is acked before the channel closes
     return this.session.close();
   }
 
@@ -301,7 +306,18 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
       for (const message of this.inFlight.get(ch) ?? []) this.streams.stop(message);
       this.session.channelClosed(ch, model, () => this.dropChannel());
     });
-    if (!this.noAck) await ch.prefetch(this.options.prefetch ?? DEFAULT_RABBIT_PREFETCH); // no-ack consumers ignore it
+    if (!this.noAck) {
+      await ch.prefetch(this.options.prefetch ?? DEFAULT_RABBIT_PREFETCH); // no-ack consumers ignore it
+      const send = (tag: number, multiple: boolean) => {
+        try {
+          ch.ack({ fields: { deliveryTag: tag } } as Message, multiple); // amqplib reads the tag only
+        } catch {
+          // Its channel closed meanwhile: the broker has requeued what it had not acked.
+        }
+      };
+      const batch = this.options.batchAcks !== false;
+      this.acks.set(ch, new AckBatcher(send, batch ? undefined : (flush) => flush()));
+    }
     // Callers cancel streams through this private queue (new at every connection, as its name).
     const cancel = await ch.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
     await ch.consume(
@@ -372,13 +388,15 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
       void this.dispatchOrRefuse(message, ctx);
       return;
     }
+    const acks = this.acks.get(ch)!;
+    acks.delivered(msg.fields.deliveryTag);
     const done = this.dispatchWithOutcome(message, ctx);
     let inFlight = this.inFlight.get(ch);
     if (!inFlight) this.inFlight.set(ch, (inFlight = new Set()));
     inFlight.add(message);
     void done.then((outcome) => {
       inFlight.delete(message);
-      this.settle(ch, queue, ctx, outcome);
+      this.settle(ch, acks, queue, ctx, outcome);
     });
   }
 
@@ -387,9 +405,18 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
    * DLX is set; retries or dead-letters a failed event (`failedEventAction`). A message the handler
    * settled itself (through the context's channel) is left alone.
    */
-  private settle(ch: Channel, queue: ConsumedQueue, ctx: RabbitRpcContext, outcome: DispatchOutcome): void {
-    if (!claimSettlement(ctx)) return;
+  private settle(
+    ch: Channel,
+    acks: AckBatcher,
+    queue: ConsumedQueue,
+    ctx: RabbitRpcContext,
+    outcome: DispatchOutcome,
+  ): void {
     const msg = ctx.getMessage();
+    const tag = msg.fields.deliveryTag;
+    if (!claimSettlement(ctx)) return acks.settledElsewhere(tag);
+    if (outcome !== 'failed' && !(outcome === 'rejected' && queue.deadLetter)) return acks.finished(tag);
+    acks.settledElsewhere(tag); // nacked here, at once
     try {
       if (outcome === 'failed') {
         const action = failedEventAction(queue, msg.properties.headers, this.eventRetries);
@@ -403,8 +430,7 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
           ch.ack(msg);
           this.logger.warn(`Dropped the failed event on queue "${queue.name}" (no dead-letter exchange)`);
         }
-      } else if (outcome === 'rejected' && queue.deadLetter) ch.nack(msg, false, false);
-      else ch.ack(msg);
+      } else ch.nack(msg, false, false); // rejected, with a dead-letter exchange
     } catch {
       // Its channel closed meanwhile: the broker has requeued the message for redelivery.
     }
