@@ -1,6 +1,7 @@
 import { type INestMicroservice, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientNats, Transport } from '@nestjs/microservices';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { randomUUID } from 'node:crypto';
 import { lastValueFrom } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +30,9 @@ describe("NATS: Nest's built-in transport on either side", () => {
     });
     await app.listen();
     open.push(app);
+    // ServerNats resolves listen() before its SUBs reach the server (ours flushes first): without this
+    // flush the first request can meet "no responders"
+    await app.unwrap<NatsConnection>().flush();
     return app;
   }
 
