@@ -298,7 +298,7 @@ rabbit_wait() {
     [[ -n $pid ]] && rabbit_stop
     return 1
   fi
-  log "rabbitmq: ready on amqp://guest:guest@$HOST:$AMQP_PORT in $(since "$t0")s${pid:+ (pid $pid, log $RABBIT_LOG)}"
+  log "rabbitmq: ready on amqp://$HOST:$AMQP_PORT (user guest) in $(since "$t0")s${pid:+ (pid $pid, log $RABBIT_LOG)}"
 }
 
 rabbit_stop() {
