@@ -33,6 +33,12 @@ export interface RpcClientOptions {
   protocol?: RpcProtocol;
   /** OpenTelemetry tracing and metrics (`docs/observability.md`). Default `DEFAULT_TELEMETRY`: both on, inert without an SDK. */
   telemetry?: TelemetryOptions;
+  /**
+   * Milliseconds `close()` waits for the broker to confirm the close (events' confirms, a channel's and
+   * the connection's close-ok) before it cuts the connection: a broker gone silent never holds `close()`.
+   * Default `DEFAULT_BROKER_CLOSE_TIMEOUT`.
+   */
+  brokerCloseTimeout?: number;
 }
 
 /** `native`: our wire format; `nest`: Nest's built-in transport's. */
@@ -50,6 +56,12 @@ export interface RpcServerOptions {
   maxQueued?: number;
   /** Milliseconds `close()` waits for in-flight handlers before closing the connection. Default `DEFAULT_CLOSE_TIMEOUT`. */
   closeTimeout?: number;
+  /**
+   * Milliseconds `close()` waits for the broker at each of its two steps, stopping intake (a consumer's
+   * cancel-ok, a NATS drain) and closing the connection, before it goes on without the broker's answer
+   * and cuts the connection: a broker gone silent never holds `close()`. Default `DEFAULT_BROKER_CLOSE_TIMEOUT`.
+   */
+  brokerCloseTimeout?: number;
   /**
    * Milliseconds added to a request's deadline before it counts as passed: the clock skew tolerated
    * between caller and server. Default `DEFAULT_DEADLINE_GRACE`.
@@ -85,6 +97,7 @@ export const DEFAULT_TIMEOUT = 30_000; // thirty seconds
 export const DEFAULT_MAX_CONCURRENCY = 100; // handlers at once per server
 export const DEFAULT_MAX_QUEUED = 1_000; // requests waiting for a handler slot per server
 export const DEFAULT_CLOSE_TIMEOUT = 10_000; // ten seconds
+export const DEFAULT_BROKER_CLOSE_TIMEOUT = 5_000; // five seconds per step of close() that waits for the broker
 export const DEFAULT_MAX_STREAM_DURATION = 3_600_000; // one hour
 export const DEFAULT_PROTOCOL: RpcProtocol = 'native';
 export const DEFAULT_NEST_COMPAT = true; // unchanged Nest built-in callers are answered next to ours

@@ -18,7 +18,13 @@ import {
   RpcStreamRestartedError,
   RpcTimeoutError,
 } from './errors.js';
-import { checkTimeout, DEFAULT_TIMEOUT, type RpcClientOptions } from './options.js';
+import { settledWithin } from './broker-close.js';
+import {
+  checkTimeout,
+  DEFAULT_BROKER_CLOSE_TIMEOUT,
+  DEFAULT_TIMEOUT,
+  type RpcClientOptions,
+} from './options.js';
 import { toDestination } from './patterns.js';
 import { monotonicNow } from './clock.js';
 import { CLIENT_COUNTERS, type ClientCounter, RpcCounters } from './counters.js';
@@ -79,6 +85,7 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
   constructor(options: TOptions) {
     super();
     checkTimeout('timeout', options?.timeout);
+    checkTimeout('brokerCloseTimeout', options?.brokerCloseTimeout);
     this.options = { ...options };
     this.telemetry = new ClientTelemetry(this.options.telemetry, () => this.messagingSystem(), {
       clientId: this.idPrefix,
@@ -162,7 +169,11 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
     const closing = previous.then(async () => {
       if (connection) {
         await connection.catch(() => undefined);
-        await this.closeTransport();
+        const wait = this.options.brokerCloseTimeout ?? DEFAULT_BROKER_CLOSE_TIMEOUT;
+        if (!(await settledWithin(this.closeTransport(), wait))) {
+          this.logger.warn(`The broker did not confirm the close within ${wait} ms; the connection was cut`);
+          this.cutTransport();
+        }
       }
       this._status$.next('disconnected');
     });
@@ -446,6 +457,11 @@ export abstract class RpcClient<TOptions extends RpcClientOptions = RpcClientOpt
   protected abstract connectTransport(): Promise<void>;
   /** Closes the connection. Pending requests have been failed already. */
   protected abstract closeTransport(): Promise<void>;
+  /**
+   * `closeTransport` got no answer from the broker within `brokerCloseTimeout`: end the connection at
+   * once, without it. Default: nothing (the client library's own timeouts end it).
+   */
+  protected cutTransport(): void {}
   /** Publishes a request whose replies must reach `handleReply(entry.correlationId, …)`. */
   protected abstract publishRequest(request: OutboundRequest, entry: ActiveRequest): void | Promise<void>;
   /** Publishes an event (no reply expected here; `replyTo` set for reply-elsewhere). */

@@ -4,11 +4,13 @@ import { type MessageHandler, Server } from '@nestjs/microservices';
 import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import { CONTENT_TYPE_JSON, decode, encode } from './codec.js';
 import { afterAtLeast } from './clock.js';
+import { settledWithin } from './broker-close.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import { RpcCounters, SERVER_COUNTERS, type ServerCounter } from './counters.js';
 import { DeadlineCheck } from './deadline.js';
 import { RpcConnectionError, RpcError, type RpcRemoteErrorKind } from './errors.js';
 import {
+  DEFAULT_BROKER_CLOSE_TIMEOUT,
   DEFAULT_CLOSE_TIMEOUT,
   DEFAULT_MAX_CONCURRENCY,
   DEFAULT_MAX_QUEUED,
@@ -96,6 +98,7 @@ export abstract class RpcServer<
   constructor(options: TOptions) {
     super();
     checkTimeout('closeTimeout', options?.closeTimeout);
+    checkTimeout('brokerCloseTimeout', options?.brokerCloseTimeout);
     checkTimeout('maxStreamDuration', options?.maxStreamDuration);
     this.options = { ...options };
     this.limit = new ConcurrencyLimit(
@@ -547,7 +550,11 @@ export abstract class RpcServer<
     // Closing while listen() is still starting: let it finish so that what it opens gets closed.
     if (this.starting) this.abortStart();
     await this.starting?.catch(() => undefined);
-    await this.stopIntake().finally(() => this.work.stoppedIntake());
+    const brokerWait = this.options.brokerCloseTimeout ?? DEFAULT_BROKER_CLOSE_TIMEOUT;
+    const stopping = this.stopIntake();
+    if (!(await settledWithin(stopping, brokerWait)))
+      this.logger.warn(`The broker did not confirm the end of intake within ${brokerWait} ms; closing on`);
+    this.work.stoppedIntake();
     const timeout = this.options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
     let cancel: (() => void) | undefined;
     const drained = await Promise.race([
@@ -562,7 +569,12 @@ export abstract class RpcServer<
       );
     }
     await this.work.refused();
-    await this.closeTransport();
+    if (!(await settledWithin(this.closeTransport(), brokerWait))) {
+      this.logger.warn(
+        `The broker did not confirm the close within ${brokerWait} ms; the connection was cut`,
+      );
+      this.cutTransport();
+    }
     this.telemetry.stopMetrics();
     this._status$.next('disconnected');
   }
@@ -573,6 +585,11 @@ export abstract class RpcServer<
   protected abstract stopIntake(): Promise<void>;
   /** Closes the connection. */
   protected abstract closeTransport(): Promise<void>;
+  /**
+   * `closeTransport` got no answer from the broker within `brokerCloseTimeout`: end the connection at
+   * once, without it. Default: nothing (the client library's own timeouts end it).
+   */
+  protected cutTransport(): void {}
   /** Publishes a reply to `reply.destination`, carrying `reply.correlationId` where the broker expects it. */
   protected abstract publishReply(
     reply: OutboundMessage,

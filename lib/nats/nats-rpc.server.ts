@@ -53,6 +53,8 @@ import type { TelemetryAttributes } from '../telemetry/telemetry-options.js';
  */
 export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContext | NatsJetStreamRpcContext> {
   private nc?: NatsConnection;
+  /** The connection `closeTransport` is draining: what `cutTransport` closes. */
+  private draining?: NatsConnection;
   private subscriptions: Subscription[] = [];
   /** The subjects of the request handlers without wildcards (a reply subject equal to one loops back). */
   private exactRequestSubjects = new Set<string>();
@@ -195,7 +197,13 @@ export class NatsRpcServer extends RpcServer<NatsRpcServerOptions, NatsRpcContex
     this.js = undefined;
     const nc = this.nc;
     this.nc = undefined;
+    this.draining = nc;
     if (nc && !nc.isClosed()) await nc.drain().catch(() => nc.close());
+  }
+
+  /** A drain waits for the server's answer to its flush: a server gone silent never gives it. */
+  protected override cutTransport(): void {
+    void this.draining?.close().catch(() => undefined);
   }
 
   protected publishReply(reply: OutboundMessage, request: InboundMessage): void {

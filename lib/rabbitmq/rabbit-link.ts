@@ -4,6 +4,7 @@ import { describe } from '../core/describe.js';
 import { rabbitRefusal } from './rabbit-refusal.js';
 import { isTopologyError } from './rabbit-topology.js';
 import { coalesceWrites } from './rabbit-coalesce.js';
+import { cutSocket } from './rabbit-cut.js';
 import { UrlRotation } from './rabbit-urls.js';
 import {
   DEFAULT_RABBIT_CONNECT_TIMEOUT,
@@ -41,6 +42,8 @@ export interface LinkHooks {
 export class RabbitLink {
   private connection?: RecoveringChannelModel | ChannelModel;
   private model?: ChannelModel;
+  /** The model `close()` is closing: what `cut()` ends if the broker never answers. */
+  private closing?: ChannelModel;
   private closed = false;
   /** The first connection is up: from now on, connection events are reconnections. */
   private opened = false;
@@ -95,8 +98,20 @@ export class RabbitLink {
     this.closed = true;
     const connection = this.connection;
     this.connection = undefined;
+    this.closing = this.model;
     this.model = undefined;
     await connection?.close().catch(() => undefined);
+  }
+
+  /** The broker did not answer the close: ends the connection's socket at once. */
+  cut(): void {
+    this.closed = true;
+    const model = this.model ?? this.closing;
+    if (model && !cutSocket(model, 'The broker did not confirm the close; the connection was cut')) {
+      this.logger.warn(
+        'amqplib internals differ from what cutting a connection expects; it ends when its heartbeat times out',
+      );
+    }
   }
 
   /**

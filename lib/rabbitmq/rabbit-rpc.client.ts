@@ -116,6 +116,10 @@ export class RabbitRpcClient extends RpcClient<RabbitRpcClientOptions> {
     await this.session.close();
   }
 
+  protected override cutTransport(): void {
+    this.session.cut();
+  }
+
   protected publishRequest(request: OutboundRequest, entry: ActiveRequest): void | Promise<void> {
     if (this.nestQueue) request = this.inEnvelope(request, entry.correlationId);
     this.checkSize(request);

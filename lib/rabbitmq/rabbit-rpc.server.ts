@@ -172,6 +172,10 @@ export class RabbitRpcServer extends RpcServer<RabbitRpcServerOptions, RabbitRpc
     return this.session.close();
   }
 
+  protected override cutTransport(): void {
+    this.session.cut();
+  }
+
   protected publishReply(reply: OutboundMessage, request: InboundMessage): void | Promise<void> {
     // Nest's envelope: the body, no content type nor headers, the caller's correlation id (ServerRMQ's reply).
     const nest = request.envelope === 'nest';

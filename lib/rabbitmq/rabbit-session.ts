@@ -58,6 +58,8 @@ export function standardHooks(side: {
 export class RabbitSession {
   link?: RabbitLink;
   channel?: Channel;
+  /** The link `close()` is closing: what `cut()` ends. */
+  private closing?: RabbitLink;
   readonly gate = new PublishGate();
 
   /** Opens a link wired with the standard hooks; on failure nothing is left open. */
@@ -98,9 +100,15 @@ export class RabbitSession {
   /** Closes the channel (flushing what it published), then the link. */
   async close(): Promise<void> {
     const { link, channel } = this;
+    this.closing = link;
     this.link = undefined;
     this.channel = undefined;
     this.gate.reset();
     await closeChannelThenLink(channel, link);
+  }
+
+  /** The broker did not answer the close: ends the connection at once. */
+  cut(): void {
+    (this.link ?? this.closing)?.cut();
   }
 }

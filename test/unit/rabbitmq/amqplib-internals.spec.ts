@@ -6,11 +6,12 @@ import { Duplex, Readable } from 'node:stream';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { coalesceWrites } from '../../../lib/rabbitmq/rabbit-coalesce.js';
+import { cutSocket } from '../../../lib/rabbitmq/rabbit-cut.js';
 import { publishMessage, type PublishProperties } from '../../../lib/rabbitmq/rabbit-publish.js';
 import { UrlRotation } from '../../../lib/rabbitmq/rabbit-urls.js';
 
-// Guards for the three places that rely on amqplib internals (checked against amqplib 2.3.1): when one
-// fails, amqplib changed underneath them; re-read its lib/mux.js, lib/recovery.js or lib/channel_model.js and api_args.js and adapt the code.
+// Guards for the four places that rely on amqplib internals (checked against amqplib 2.3.1): when one
+// fails, amqplib changed underneath them; re-read its lib/mux.js, lib/connection.js, lib/recovery.js or lib/channel_model.js and api_args.js and adapt the code.
 const require = createRequire(import.meta.url);
 const amqplibDir = dirname(require.resolve('amqplib')); // its package.json is not exported
 const installed = (require(join(amqplibDir, 'package.json')) as { version: string }).version;
@@ -58,6 +59,32 @@ describe('amqplib internals rabbit-coalesce.ts relies on', () => {
       .toBe(2);
     expect(writes, changed('the muxer pass no longer runs through the patched _readIncoming')).toEqual([2]);
     socket.destroy();
+  });
+});
+
+describe('amqplib internals rabbit-cut.ts relies on', () => {
+  // What amqplib does once the socket fails (closes the connection, its channels and its heartbeat, emits
+  // 'close') needs a broker: test/integration/support/silent-broker-close.ts checks it on RabbitMQ.
+  it('finds the socket amqplib reads and writes at connection.stream, and destroys it with the reason', () => {
+    const socket = new Duplex({
+      read() {},
+      write(_c, _e, done) {
+        done();
+      },
+    });
+    const errors: Error[] = [];
+    socket.on('error', (err) => errors.push(err));
+    const model = new AmqpChannelModel(new Connection(socket));
+    expect(
+      (model as unknown as { connection: { stream?: unknown } }).connection.stream,
+      changed('connection.stream is not the socket'),
+    ).toBe(socket);
+    expect(cutSocket(model, 'cut by the test'), changed('connection.stream has no destroy()')).toBe(true);
+    expect(socket.destroyed).toBe(true);
+  });
+
+  it('reports that it did not apply when connection.stream is missing', () => {
+    expect(cutSocket({ connection: {} } as unknown as ChannelModel, 'cut by the test')).toBe(false);
   });
 });
 
